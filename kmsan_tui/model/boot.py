@@ -101,6 +101,8 @@ def e820__memblock_setup(sim: Simulation) -> None:
     # is made reserved first (trim_bios_range) and 640K-1M removed.
     sim.log("e820: update [mem 0x00000000-0x00000fff] usable ==> reserved")
     sim.log("e820: remove [mem 0x000a0000-0x000fffff] usable")
+    # "EFI might pass us more E820 entries than that": the arrays may grow from here.
+    sim.memblock.allow_resize()
     for e in sim.layout.e820:
         if e.type != "usable":
             continue
@@ -111,6 +113,10 @@ def e820__memblock_setup(sim: Simulation) -> None:
             start = ISA_END_ADDRESS
         if end > start:
             sim.memblock.add(start, end - start, caller="e820__memblock_setup")
+    # Throw away partial pages (the quirk: memory.total_size keeps the untrimmed sum).
+    sim.memblock.trim_memory(PAGE_SIZE)
+    # arch/x86/kernel/setup.c: until the direct map exists only the first 1 MiB is mapped.
+    sim.memblock.set_current_limit(ISA_END_ADDRESS)
     sim._drain_memblock_log()
     max_pfn = pfn_down(sim.memblock.end_of_DRAM())
     sim.log(f"last_pfn = {max_pfn:#x} max_arch_pfn = 0x400000000")
@@ -149,6 +155,8 @@ def init_mem_mapping(sim: Simulation) -> None:
                      min_addr=max(0, top - SZ_1G // 2), max_addr=top, api="phys_alloc_range",
                      caller="alloc_low_pages")
     sim.counters.pagetable_pages += nr
+    # setup_arch(): all RAM is mapped now: allocations may go anywhere.
+    sim.memblock.set_current_limit(top)
 
 
 def acpi_boot_table_init(sim: Simulation) -> None:
@@ -273,6 +281,19 @@ def free_area_init(sim: Simulation) -> None:
         holes = zone.spanned_pages - zone.present_pages
         if holes:
             sim.log(f"On node {zone.nid}, zone {zone.name}: {holes} pages in unavailable ranges")
+    # The rest of setup_arch(): small memblock allocations the 6.1 log shows here.
+    sim.mb_alloc(73, SMP_CACHE_BYTES, "HPET resource", caller="hpet_insert_resource")
+    sim.mb_alloc(75, SMP_CACHE_BYTES, "IOAPIC resources", caller="ioapic_setup_resources")
+    sim.mb_alloc(64 * (len(sim.layout.e820) + 1), SMP_CACHE_BYTES, "e820 resources",
+                 caller="e820__reserve_resources")
+
+
+def setup_command_line(sim: Simulation) -> None:
+    # init/main.c: setup_command_line(): saved_command_line and static_command_line.
+    cmdline = "console=ttyS0 panic=-1 loglevel=8 memblock=debug"
+    for _ in range(2):
+        sim.mb_alloc(len(cmdline) + 1, SMP_CACHE_BYTES, "command line",
+                     caller="setup_command_line")
 
 
 def _pcpu_units(cpus: int, unit_pages: int) -> tuple[int, int]:
@@ -401,9 +422,11 @@ def stack_depot_early_init(sim: Simulation) -> None:
     # is allocated from memblock: one bucket per 16 KiB of RAM, 4K..1M buckets.
     if sim.config.sanitizer != "kmsan" and not sim.config.page_owner:
         return
-    ram = sum(z.present_pages for z in sim.zones) << PAGE_SHIFT
-    entries = 1 << max(12, min(20, (ram >> 14).bit_length() - 1))
+    # alloc_large_system_hash("stackdepot", ..., STACK_HASH_SCALE=14, HASH_EARLY, ...,
+    # 1 << STACK_HASH_ORDER_MIN, 1 << STACK_HASH_ORDER_MAX): 4K..1M buckets.
     bucket = 8 if sim.config.version == "v6.1" else 16
+    entries, _ = _hash_entries(sim, 14, bucket)
+    entries = max(1 << 12, min(1 << 20, entries))
     size = entries * bucket
     if sim.mb_alloc(size, SMP_CACHE_BYTES, "stackdepot hash table",
                     caller="alloc_large_system_hash") is not None:
@@ -647,6 +670,10 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
         "Zones (DMA < 16 MiB, DMA32 < 4 GiB, Normal) and nodes get their spans; memmap_init() "
         "marks every pageblock MIGRATE_MOVABLE. The buddy free lists exist but are empty.",
         free_area_init),
+    "setup_command_line": (
+        "init/main.c: setup_command_line()",
+        "Two copies of the kernel command line are kept (saved and static), from memblock.",
+        setup_command_line),
     "setup_per_cpu_areas": (
         "mm/percpu.c: pcpu_embed_first_chunk()",
         "Each CPU's per-cpu area is carved from 2 MiB memblock allocations per node; the unused "
@@ -750,7 +777,7 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
 _SETUP_ARCH = [
     "early_reserve_memory", "e820__memory_setup", "e820__memblock_setup", "reserve_real_mode",
     "init_mem_mapping", "acpi_boot_table_init", "initmem_init", "sparse_init", "free_area_init",
-    "setup_per_cpu_areas", "build_all_zonelists", "vfs_caches_init_early",
+    "setup_command_line", "setup_per_cpu_areas", "build_all_zonelists", "vfs_caches_init_early",
 ]
 
 # init/main.c (v6.1): mm_init(); mem_init() holds pci_iommu_alloc and memblock_free_all.

@@ -8,10 +8,11 @@ function without its ``memblock_`` prefix; a kernel failure (NULL, 0 or -errno f
 the allocators) is ``None`` here, and the range operations return the kernel's int
 status (0 or ``-ENOMEM``).
 
-The behaviour follows mm/memblock.c as of v6.1 .. v6.13 (read from torvalds/linux
-and the rppt/memblock tree), and tools/testing/memblock is its specification: the
-tests in tests/model/test_memblock*.py port those scenarios.  Where versions
-differ, the comments say which one is modelled and why.
+The behaviour follows mm/memblock.c from before the kexec-handover (KHO) rework;
+two copies were read, a v5.1x one from torvalds/linux and a v6.8-era one from the
+rppt/memblock tree, and the comments say which is modelled where they differ.
+tools/testing/memblock is the specification: tests/model/test_memblock*.py port
+its scenarios (from the current suite).
 
 What is deliberately not modelled (see each spot for details):
 
@@ -19,9 +20,9 @@ What is deliberately not modelled (see each spot for details):
   always before slab_is_available());
 * kmemleak, accept_memory() and page poisoning / zeroing (no memory contents);
 * the ``physmem`` type (CONFIG_HAVE_MEMBLOCK_PHYS_MAP is not set on x86);
-* v6.14+ MEMBLOCK_RSRV_KERN / memblock_reserve_kern() (allocations here reserve
+* KHO's MEMBLOCK_RSRV_KERN / memblock_reserve_kern() (allocations here reserve
   with memblock_reserve(found, size), i.e. nid MAX_NUMNODES and no flags);
-* the v6.8+ ``kernelcore=mirror`` gate in memblock_mark_mirror().
+* the ``kernelcore=mirror`` gate newer kernels put in memblock_mark_mirror().
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ _U64 = PHYS_ADDR_MAX
 # include/linux/memblock.h: "Flags for memblock allocation APIs".
 MEMBLOCK_ALLOC_ANYWHERE = PHYS_ADDR_MAX
 MEMBLOCK_ALLOC_ACCESSIBLE = 0
-# MEMBLOCK_ALLOC_NOLEAKTRACE (MEMBLOCK_ALLOC_KASAN before v5.16) also means
+# MEMBLOCK_ALLOC_NOLEAKTRACE (MEMBLOCK_ALLOC_KASAN in older kernels) also means
 # "up to current_limit", it only skips kmemleak, which we do not model.
 MEMBLOCK_ALLOC_NOLEAKTRACE = 1
 MEMBLOCK_LOW_LIMIT = 0
@@ -122,6 +123,10 @@ class MemblockRegion:
 
 _BASE = attrgetter("base")
 _END = attrgetter("end")
+_HOTPLUG = int(MemblockFlags.HOTPLUG)
+_MIRROR = int(MemblockFlags.MIRROR)
+_NOMAP = int(MemblockFlags.NOMAP)
+_DRIVER_MANAGED = int(MemblockFlags.DRIVER_MANAGED)
 
 
 class MemblockType:
@@ -261,9 +266,9 @@ class Memblock:
     def _merge_regions(self, t: MemblockType, start_rgn: int, end_rgn: int) -> None:
         """memblock_merge_regions(): merge compatible neighbours in [start-1, end].
 
-        v6.4+ scans only around the regions just touched; older kernels scan the
-        whole array.  Both give the same result because the array is fully merged
-        before every operation.
+        The v6.8-era copy scans only around the regions just touched; the v5.x
+        copy scans the whole array.  Both give the same result because the array
+        is fully merged before every operation.
         """
         regs = t._regions
         i = start_rgn - 1 if start_rgn else 0
@@ -425,8 +430,8 @@ class Memblock:
         static initial array is never freed.  The slab path is not modelled.
         """
         if not self.can_resize:
-            # v6.1 returned -1 here (and the add failed); v6.3+ panics.  Modelled
-            # as the panic because a caller that needs it has a bug either way.
+            # The v5.x copy returned -1 here (and the add failed); the v6.8-era
+            # copy panics.  Modelled as the panic: the caller has a bug either way.
             raise MemblockPanic(f"memblock: cannot resize {t.name} array")
         old_size = t.max * SIZEOF_MEMBLOCK_REGION
         new_size = old_size << 1
@@ -497,7 +502,7 @@ class Memblock:
         *,
         caller: str = "",
     ) -> int:
-        """memblock_add_node(): add memory already assigned to a node (v5.16+ flags)."""
+        """memblock_add_node(): add memory already assigned to a node (and flags)."""
         flags = MemblockFlags(flags)
         self._dbg_range(
             "memblock_add_node", base, size, caller, f" nid={nid} flags={int(flags):x}"
@@ -507,8 +512,8 @@ class Memblock:
     def reserve(self, base: int, size: int, nid: int = MAX_NUMNODES, *, caller: str = "") -> int:
         """memblock_reserve(): mark [base, base+size) as taken.
 
-        ``nid`` is __memblock_reserve()'s (v6.14+); memblock_reserve() passes
-        MAX_NUMNODES.
+        ``nid`` is that of the KHO-era __memblock_reserve(); memblock_reserve()
+        passes MAX_NUMNODES.
         """
         self._dbg_range("memblock_reserve", base, size, caller)
         return self._add_range(self.reserved, base, size, nid, MemblockFlags.NONE)
@@ -557,8 +562,8 @@ class Memblock:
     def mark_mirror(self, base: int, size: int) -> int:
         """memblock_mark_mirror(): also makes allocations prefer mirrored memory.
 
-        v6.8+ returns early unless booted with kernelcore=mirror; that gate is not
-        modelled (this is the v6.1 behaviour).
+        Newer kernels (the v6.8-era copy) return early unless booted with
+        kernelcore=mirror; that gate is not modelled (the v5.x behaviour).
         """
         self.system_has_some_mirror = True
         return self._setclr_flag(self.memory, base, size, True, MemblockFlags.MIRROR)
@@ -572,7 +577,7 @@ class Memblock:
         return self._setclr_flag(self.memory, base, size, False, MemblockFlags.NOMAP)
 
     def reserved_mark_noinit(self, base: int, size: int) -> int:
-        """memblock_reserved_mark_noinit(): MEMBLOCK_RSRV_NOINIT on reserved (v6.5+)."""
+        """memblock_reserved_mark_noinit(): MEMBLOCK_RSRV_NOINIT on reserved regions."""
         return self._setclr_flag(self.reserved, base, size, True, MemblockFlags.RSRV_NOINIT)
 
     def set_node(self, base: int, size: int, type: MemblockType, nid: int) -> int:
@@ -746,23 +751,27 @@ class Memblock:
 
     # ---------------------------------------------------------------- iterators
 
-    def _should_skip_region(self, m: MemblockRegion, nid: int, flags: MemblockFlags) -> bool:
-        """should_skip_region() for memory regions (reserved ones are never skipped)."""
+    def _should_skip_region(self, m: MemblockRegion, nid: int, flags: int) -> bool:
+        """should_skip_region() for memory regions (reserved ones are never skipped).
+
+        ``flags`` is a plain int: this runs once per region per search, and IntFlag
+        arithmetic would dominate an allocation's cost.
+        """
         if nid != NUMA_NO_NODE and nid != m.nid:
             return True
-        if (
-            self.movable_node_enabled
-            and m.flags & MemblockFlags.HOTPLUG
-            and not flags & MemblockFlags.HOTPLUG
-        ):
+        mflags = int(m.flags)
+        # if we want mirror memory skip non-mirror memory regions
+        if flags & _MIRROR and not mflags & _MIRROR:
             return True
-        if flags & MemblockFlags.MIRROR and not m.flags & MemblockFlags.MIRROR:
+        if not mflags:  # the common case: nothing below can skip it
+            return False
+        # skip hotpluggable memory regions if needed (movable_node)
+        if self.movable_node_enabled and mflags & _HOTPLUG and not flags & _HOTPLUG:
             return True
-        if not flags & MemblockFlags.NOMAP and m.flags & MemblockFlags.NOMAP:
+        # skip nomap / driver-managed memory unless we were asked for it explicitly
+        if not flags & _NOMAP and mflags & _NOMAP:
             return True
-        return bool(
-            not flags & MemblockFlags.DRIVER_MANAGED and m.flags & MemblockFlags.DRIVER_MANAGED
-        )
+        return bool(not flags & _DRIVER_MANAGED and mflags & _DRIVER_MANAGED)
 
     def _check_nid(self, nid: int) -> int:
         if nid == MAX_NUMNODES:
@@ -773,7 +782,7 @@ class Memblock:
     def _free_iter(
         self,
         nid: int,
-        flags: MemblockFlags,
+        flags: int,
         reverse: bool,
         lo: int = 0,
         hi: int = PHYS_ADDR_MAX + 1,
@@ -833,7 +842,7 @@ class Memblock:
     ) -> Iterator[tuple[int, int, int]]:
         """for_each_free_mem_range(_reverse)(): (start, end, nid) of memory \\ reserved."""
         nid = self._check_nid(nid)
-        return self._free_iter(nid, MemblockFlags(flags), reverse)
+        return self._free_iter(nid, int(flags), reverse)
 
     def mem_ranges(
         self,
@@ -847,13 +856,13 @@ class Memblock:
         so NOMAP regions are skipped as in the kernel.
         """
         nid = self._check_nid(nid)
-        flags = MemblockFlags(flags)
+        iflags = int(flags)
         regs = self.memory._regions
         order = reversed(regs) if reverse else iter(regs)
         return (
             (m.base, m.end, m.nid)
             for m in order
-            if not self._should_skip_region(m, nid, flags)
+            if not self._should_skip_region(m, nid, iflags)
         )
 
     def reserved_ranges(self) -> Iterator[tuple[int, int]]:
@@ -896,10 +905,10 @@ class Memblock:
         # point and can never fit, so only ranges intersecting it are walked.  A
         # zero-sized request walks everything, as the kernel does.
         lo, hi = (start, end) if size else (0, PHYS_ADDR_MAX + 1)
-        flags = MemblockFlags(flags)
+        iflags = int(flags)
         if self.bottom_up:
             # __memblock_find_range_bottom_up()
-            for this_start, this_end, _ in self._free_iter(nid, flags, False, lo, hi):
+            for this_start, this_end, _ in self._free_iter(nid, iflags, False, lo, hi):
                 this_start = _clamp(this_start, start, end)
                 this_end = _clamp(this_end, start, end)
                 cand = _round_up(this_start, align)
@@ -907,7 +916,7 @@ class Memblock:
                     return cand
             return 0
         # __memblock_find_range_top_down()
-        for this_start, this_end, _ in self._free_iter(nid, flags, True, lo, hi):
+        for this_start, this_end, _ in self._free_iter(nid, iflags, True, lo, hi):
             this_start = _clamp(this_start, start, end)
             this_end = _clamp(this_end, start, end)
             if this_end < size:
@@ -944,9 +953,9 @@ class Memblock:
         Falls back to any node unless ``exact_nid``, and from mirrored to any
         memory.  align 0 is a caller bug the kernel answers with dump_stack() and
         SMP_CACHE_BYTES.  The reservation is plain memblock_reserve() (nid
-        MAX_NUMNODES, no flags) as in v6.1..v6.13; v6.14+ reserves with the nid and
-        MEMBLOCK_RSRV_KERN instead.  ``caller`` is unused: this function logs
-        nothing itself.
+        MAX_NUMNODES, no flags) as in both copies read; KHO-era kernels reserve
+        with the nid and MEMBLOCK_RSRV_KERN instead.  ``caller`` is unused: this
+        function logs nothing itself.
         """
         del caller  # memblock_alloc_range_nid() has no memblock_dbg() line
         flags = self._choose_memblock_flags()

@@ -31,8 +31,9 @@ from kmsan_tui.model.memblock import (
     MemblockType,
 )
 
-SZ_2, SZ_64, SZ_2K, SZ_4K, SZ_8K, SZ_16K, SZ_32K = 2, 64, 2 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10
-SZ_64K, SZ_128K, SZ_512K = 64 << 10, 128 << 10, 512 << 10
+SZ_2, SZ_64 = 2, 64
+SZ_2K, SZ_4K, SZ_8K, SZ_16K, SZ_32K = (s << 10 for s in (2, 4, 8, 16, 32))
+SZ_64K, SZ_128K, SZ_512K = (s << 10 for s in (64, 128, 512))
 SZ_1M, SZ_2M, SZ_4M, SZ_8M, SZ_16M, SZ_32M, SZ_64M = (s << 20 for s in (1, 2, 4, 8, 16, 32, 64))
 SZ_128M, SZ_256M, SZ_512M, SZ_1G, SZ_2G = (s << 20 for s in (128, 256, 512, 1024, 2048))
 
@@ -428,7 +429,7 @@ def test_a_second_doubling_frees_the_previous_array() -> None:
     assert not m.is_region_reserved(first_array, NEW_ARRAY_SIZE)
 
 
-def test_a_full_array_without_allow_resize_panics_like_v6_3() -> None:
+def test_a_full_array_without_allow_resize_panics_like_newer_kernels() -> None:
     m = Memblock()
     for i in range(INIT_MEMBLOCK_REGIONS):
         m.add(i * 2 * SZ_4K, SZ_4K)
@@ -446,6 +447,41 @@ def test_isolating_in_an_array_two_slots_from_full_doubles_it() -> None:
     # memblock_isolate_range() wants room for two more regions before it splits.
     m.phys_free(SZ_4K, 1)
     assert m.reserved.max == 2 * INIT_MEMBLOCK_REGIONS
+
+
+def test_doubling_reserved_looks_below_the_new_area_when_nothing_fits_above() -> None:
+    m = Memblock(debug=True)
+    m.allow_resize()
+    m.add(MEM_BASE, SZ_1M)
+    for i in range(INIT_MEMBLOCK_REGIONS):
+        m.reserve(memory_base(i), SZ_4K)
+    m.log.clear()
+    # The 129th reservation is the top of memory: nothing above it is free.
+    m.reserve(MEM_BASE + SZ_1M - SZ_4K, SZ_4K)
+    assert m.reserved.array_addr == MEM_BASE + SZ_1M - SZ_4K - NEW_ARRAY_SIZE
+    assert m.log[1].startswith("memblock: reserved is doubled to 256 at [0x00000000100fd000-")
+
+
+def test_a_failed_doubling_fails_the_add_with_enomem() -> None:
+    m = Memblock()
+    m.allow_resize()
+    for i in range(INIT_MEMBLOCK_REGIONS):
+        m.add(MEM_BASE + i * 2 * SZ_64, SZ_64)  # no room anywhere for an 8 KiB array
+    assert m.add(SZ_1G, SZ_4K) == -12
+    assert m.memory.cnt == INIT_MEMBLOCK_REGIONS and m.memory.max == INIT_MEMBLOCK_REGIONS
+    assert m.warnings == ["memblock: Failed to double memory array from 128 to 256 entries !"]
+    assert m.remove(MEM_BASE + 1, 1) == -12  # isolation needs two free slots too
+
+
+def test_doubling_with_mirror_falls_back_to_unmirrored_memory() -> None:
+    m = Memblock()
+    m.allow_resize()
+    m.add(MEM_BASE, SZ_1M)
+    m.mark_mirror(MEM_BASE, SZ_4K)
+    for i in range(INIT_MEMBLOCK_REGIONS - 1):
+        m.add(SZ_1G + i * 2 * SZ_64, SZ_64)
+    assert m.memory.max == 2 * INIT_MEMBLOCK_REGIONS
+    assert m.warnings == ["Could not allocate 0x0000000000002000 bytes of mirrored memory"]
 
 
 # --------------------------------------------------------------------------
@@ -492,6 +528,21 @@ def test_trim_memory_leaves_total_size_stale_like_the_kernel() -> None:
     m.trim_memory(PAGE_SIZE)
     assert regions(m.memory) == [(0x1000, 0x9E000)]
     assert m.phys_mem_size() == 0x9FC00 - 0x1000
+
+
+def test_trimming_everything_away_warns_and_the_next_add_resets_the_total() -> None:
+    m = Memblock()
+    m.add(0x1001, 0x800)
+    m.trim_memory(PAGE_SIZE)
+    assert m.memory.cnt == 0 and m.memory.total_size == 0
+    m.add(0x1000, 0x1800)
+    m.trim_memory(PAGE_SIZE)  # shrinks to one page: total stays 0x1800
+    m.remove(0x1000, 0x1000)  # subtracts 0x1000 only: the kernel WARNs on the rest
+    assert m.memory.cnt == 0 and m.memory.total_size == 0x800
+    assert m.warnings == ["WARNING: memblock_remove_region: memory empty, total_size != 0"]
+    m.add(SZ_1M, SZ_4K)
+    assert m.memory.total_size == SZ_4K
+    assert m.warnings[-1] == "WARNING: memblock_add_range: memory empty with total_size"
 
 
 # --------------------------------------------------------------------------
@@ -638,6 +689,21 @@ def test_mem_limit_remove_map_caps_to_the_first_limit_bytes() -> None:
     assert regions(m.memory) == [(SZ_1M, SZ_1M), (SZ_4M, SZ_1M)]
 
 
+def test_limits_of_zero_or_beyond_memory_change_nothing() -> None:
+    m = Memblock()
+    m.cap_memory_range(0, SZ_1M)
+    assert m.warnings == ["memblock_cap_memory_range: No memory registered yet"]
+    m.add(SZ_1M, SZ_1M)
+    m.reserve(SZ_1M, SZ_4K)
+    before = m.state_tuple()
+    m.enforce_memory_limit(0)
+    m.enforce_memory_limit(SZ_1G)
+    m.mem_limit_remove_map(0)
+    m.mem_limit_remove_map(SZ_1G)
+    m.cap_memory_range(0, 0)
+    assert m.state_tuple() == before
+
+
 # --------------------------------------------------------------------------
 # iterators
 
@@ -702,9 +768,14 @@ def test_free_ranges_with_max_numnodes_warn_once_and_mean_any_node() -> None:
 def test_mem_ranges_skip_nomap_and_mem_pfn_ranges_keep_whole_pages() -> None:
     m = Memblock()
     m.add_node(0x1000, 0x9EC00, 0)  # ends mid-page
+    m.add_node(0xA0800, 0x400, 0)  # no whole page: no pfn range
     m.add_node(SZ_1M, SZ_1M, 0, MemblockFlags.NOMAP)
     m.add_node(SZ_4M, SZ_1M, 1)
-    assert list(m.mem_ranges()) == [(0x1000, 0x9FC00, 0), (SZ_4M, SZ_4M + SZ_1M, 1)]
+    assert list(m.mem_ranges()) == [
+        (0x1000, 0x9FC00, 0),
+        (0xA0800, 0xA0C00, 0),
+        (SZ_4M, SZ_4M + SZ_1M, 1),
+    ]
     assert list(m.mem_ranges(nid=1, reverse=True)) == [(SZ_4M, SZ_4M + SZ_1M, 1)]
     assert list(m.mem_pfn_ranges()) == [(1, 0x9F, 0), (0x100, 0x200, 0), (0x400, 0x500, 1)]
     assert list(m.mem_pfn_ranges(nid=1)) == [(0x400, 0x500, 1)]

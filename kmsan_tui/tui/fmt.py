@@ -1,0 +1,76 @@
+"""Number formats the panels share: addresses, sizes, pfns (no Textual)."""
+
+from __future__ import annotations
+
+from kmsan_tui.model.constants import PAGE_SHIFT
+
+_UNITS = (("T", 40), ("G", 30), ("M", 20), ("K", 10))
+
+
+def short_addr(addr: int) -> str:
+    """A physical address in at most 7 characters: ``0``, ``640K``, ``3.25G``, ``1.02T``."""
+    if addr == 0:
+        return "0"
+    for unit, shift in _UNITS:
+        if addr >= 1 << shift:
+            value = addr / (1 << shift)
+            if value == int(value):
+                return f"{int(value)}{unit}"
+            if value >= 100:
+                return f"{value:.0f}{unit}"
+            if value >= 10:
+                return f"{value:.1f}{unit}"
+            return f"{value:.2f}{unit}"
+    return f"{addr}"
+
+
+def size(nbytes: int) -> str:
+    """``4 KiB``, ``2 MiB``, ``1.5 GiB``: a size as the kernel's log would round it."""
+    for unit, shift in (("PiB", 50), ("TiB", 40), ("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if nbytes >= 1 << shift:
+            value = nbytes / (1 << shift)
+            return f"{value:.0f} {unit}" if value == int(value) else f"{value:.1f} {unit}"
+    return f"{nbytes} B"
+
+
+def pages(n: int) -> str:
+    """A page count with its size: ``1,024 (4 MiB)``."""
+    return f"{n:,} ({size(n << PAGE_SHIFT)})"
+
+
+def pfn(value: int) -> str:
+    return f"{value:#x}"
+
+
+def phys(value_pfn: int) -> str:
+    return f"{value_pfn << PAGE_SHIFT:#x}"
+
+
+def parse_location(text: str) -> tuple[str, int] | None:
+    """Parse what a user types to go somewhere: ``pfn 0x1234``, ``0x1234`` (a pfn),
+    ``phys 0x12345000`` / ``@0x12345000`` (an address), or ``4G`` (an address).
+
+    Returns ``("pfn", n)`` or ``("phys", n)``, or None when it is not a location.
+    """
+    raw = text.strip().lower().replace("_", "")
+    kind = "pfn"
+    for prefix, k in (("pfn", "pfn"), ("phys", "phys"), ("addr", "phys"), ("@", "phys")):
+        if raw.startswith(prefix):
+            raw, kind = raw[len(prefix):].strip(" :="), k
+            break
+    if not raw:
+        return None
+    suffix = {"k": 10, "m": 20, "g": 30, "t": 40}.get(raw[-1])
+    if suffix is not None:
+        raw = raw[:-1].removesuffix("i")
+        kind = "phys"
+    try:
+        if suffix is not None:
+            value = int(float(raw) * (1 << suffix))
+        else:
+            value = int(raw, 0)
+    except ValueError:
+        return None
+    if value < 0:
+        return None
+    return kind, value

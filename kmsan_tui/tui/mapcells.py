@@ -1,0 +1,275 @@
+"""The memory map's cells, computed from the model's extents with numpy (no Textual).
+
+An adapter around the model: ``kmsan_tui.model.mapview`` folds page states into
+cells too, but the map also needs each cell's free-block order and owner, and a cost
+that does not grow with the machine. ``MapIndex`` flattens each layer of the model
+(memblock regions, zones, buddy blocks, the owner map, the KMSAN map) into sorted
+numpy arrays once per frame; a cell query is then a handful of ``searchsorted`` calls
+over at most ``SAMPLES`` points per cell, whatever the cell's size.
+
+The rules mirror ``Simulation.page()`` so a one-page cell shows exactly the state
+the inspector shows for that page (tests/tui/test_mapcells.py checks it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from kmsan_tui.model.constants import PAGE_SHIFT
+from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF, NCODES, STATE_CODES
+from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
+from kmsan_tui.model.pages import PageState
+from kmsan_tui.tui.owners import category
+
+if TYPE_CHECKING:
+    from kmsan_tui.model.simulation import Simulation
+
+# A cell of more pages than this is sampled at this many evenly spaced pages.
+SAMPLES = 16
+
+HOLE = CODE_OF[PageState.HOLE]
+MEMBLOCK_FREE = CODE_OF[PageState.MEMBLOCK_FREE]
+FREE = CODE_OF[PageState.FREE]
+RESERVED = CODE_OF[PageState.RESERVED]
+ALLOCATED = CODE_OF[PageState.ALLOCATED]
+HELD_BACK = CODE_OF[PageState.HELD_BACK]
+SHADOW = CODE_OF[PageState.SHADOW]
+ORIGIN = CODE_OF[PageState.ORIGIN]
+BLIND = BLIND_CODE
+OUTSIDE = -1  # a cell past the end of the map
+
+# KMSAN layer kinds (what an extent of sim.kmsan does to the pages it covers).
+_K_NONE, _K_HELD, _K_SHADOW, _K_ORIGIN, _K_PATTERN, _K_BLIND = range(6)
+_KIND_CODE = np.array([-1, HELD_BACK, SHADOW, ORIGIN, -1, -1], dtype=np.int8)
+
+_I64 = np.int64
+
+
+def _arr(values: list[int]) -> np.ndarray:
+    return np.array(values, dtype=_I64)
+
+
+def _lookup(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Index of the interval containing each point (intervals sorted, disjoint), or -1."""
+    if len(starts) == 0:
+        return np.full(points.shape, -1, dtype=_I64)
+    i = np.searchsorted(starts, points, side="right") - 1
+    safe = np.clip(i, 0, None)
+    return np.where((i >= 0) & (points < ends[safe]), i, -1)
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """One run of cells: the dominant state code of each, and what the glyph needs."""
+
+    codes: np.ndarray  # int8: a STATE_CODES index, BLIND, or OUTSIDE
+    aux: np.ndarray  # int16: free order for FREE cells, owner id otherwise (-1: none)
+
+
+class MapIndex:
+    """Sorted arrays of every layer of one simulation state (built once per frame).
+
+    It keeps no reference to the simulation: a frame's index stays valid, and cheap,
+    after the model moved on (the previous frame's index is what change marks use).
+    """
+
+    def __init__(self, sim: Simulation) -> None:
+        self.handed_over = bool(sim.handed_over)
+        self.has_zones = bool(sim.zones)
+        zones = sorted(sim.zones, key=lambda z: z.start_pfn)
+        self.zone_starts = _arr([z.start_pfn for z in zones])
+        self.zone_ends = _arr([z.end_pfn for z in zones])
+        # memblock: memblock_is_memory()/is_reserved() of the page's first byte.
+        page = 1 << PAGE_SHIFT
+        mem = sim.memblock.memory.regions
+        self.mem_starts = _arr([-(-r.base // page) for r in mem])
+        self.mem_ends = _arr([-(-(r.base + r.size) // page) for r in mem])
+        res = sim.memblock.reserved.regions
+        self.res_starts = _arr([-(-r.base // page) for r in res])
+        self.res_ends = _arr([-(-(r.base + r.size) // page) for r in res])
+        self._owners(sim)
+        self._buddy(zones)
+        self._kmsan(sim)
+        self.span = self._span(sim)
+
+    # ------------------------------------------------------------------ layers
+
+    def _owners(self, sim: Simulation) -> None:
+        names: dict[str, int] = {}
+        starts, ends, ids = [], [], []
+        for s, e, owner in sim.owners:
+            starts.append(s)
+            ends.append(e)
+            ids.append(names.setdefault(owner, len(names)))
+        self.owner_names: tuple[str, ...] = tuple(names)
+        self.owner_letters: tuple[str, ...] = tuple(category(n).letter for n in names)
+        self.own_starts, self.own_ends = _arr(starts), _arr(ends)
+        self.own_ids = np.array(ids, dtype=np.int16)
+
+    def owner_id(self, name: str) -> int:
+        """The id of an owner name (for KMSAN metadata owners not in the owner map)."""
+        try:
+            return self.owner_names.index(name)
+        except ValueError:
+            self.owner_names += (name,)
+            self.owner_letters += (category(name).letter,)
+            return len(self.owner_names) - 1
+
+    def _buddy(self, zones: list) -> None:  # type: ignore[type-arg]
+        a_starts: list[int] = []
+        a_ends: list[int] = []
+        f_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for zone in zones:
+            for head, order, _mt in zone.allocated_blocks():
+                a_starts.append(head)
+                a_ends.append(head + (1 << order))
+            for run in zone.free_runs_between(zone.start_pfn, zone.end_pfn):
+                size = 1 << run.order
+                if run.stride == size or run.count == 1:
+                    # Contiguous blocks of one order: one interval.
+                    s = np.array([run.start_pfn], dtype=_I64)
+                    e = np.array([run.start_pfn + run.count * size], dtype=_I64)
+                else:
+                    s = run.start_pfn + np.arange(run.count, dtype=_I64) * run.stride
+                    e = s + size
+                f_parts.append((s, e, np.full(len(s), run.order, dtype=np.int16)))
+        order = np.argsort(np.array(a_starts, dtype=_I64), kind="stable")
+        self.alloc_starts = _arr(a_starts)[order]
+        self.alloc_ends = _arr(a_ends)[order]
+        if f_parts:
+            s = np.concatenate([p[0] for p in f_parts])
+            e = np.concatenate([p[1] for p in f_parts])
+            o = np.concatenate([p[2] for p in f_parts])
+            idx = np.argsort(s, kind="stable")
+            self.free_starts, self.free_ends, self.free_orders = s[idx], e[idx], o[idx]
+        else:
+            self.free_starts = self.free_ends = _arr([])
+            self.free_orders = np.array([], dtype=np.int16)
+
+    def _kmsan(self, sim: Simulation) -> None:
+        starts, ends, kinds, bases, orders, owners = [], [], [], [], [], []
+        for s, e, value in sim.kmsan:
+            base = order = 0
+            owner = -1
+            if isinstance(value, MetaBacking):
+                kind = _K_HELD if value.data_delta is None else (
+                    _K_SHADOW if value.role is MetaRole.SHADOW else _K_ORIGIN)
+                owner = self.owner_id(value.owner)
+            elif isinstance(value, FixedBacking):
+                kind = _K_SHADOW if value.role is MetaRole.SHADOW else _K_ORIGIN
+                owner = self.owner_id(value.owner)
+            elif isinstance(value, MetaPattern):
+                kind, base, order = _K_PATTERN, value.base, value.order
+                owner = self.owner_id(value.owner)
+            elif isinstance(value, Blind):
+                kind = _K_BLIND
+            else:  # MetaLink: data pages with metadata elsewhere; nothing to draw
+                continue
+            starts.append(s)
+            ends.append(e)
+            kinds.append(kind)
+            bases.append(base)
+            orders.append(order)
+            owners.append(owner)
+        self.k_starts, self.k_ends = _arr(starts), _arr(ends)
+        self.k_kinds = np.array(kinds, dtype=np.int8)
+        self.k_bases, self.k_orders = _arr(bases), _arr(orders)
+        self.k_owners = np.array(owners, dtype=np.int16)
+
+    @staticmethod
+    def _span(sim: Simulation) -> int:
+        """The map covers [0, span): physical address 0 to the end of RAM."""
+        if sim.memblock.memory.regions:
+            last = sim.memblock.memory.regions[-1]
+            end = -(-(last.base + last.size) >> PAGE_SHIFT)
+        else:
+            usable = [e for e in sim.layout.e820 if e.type == "usable"]
+            end = (usable[-1].end + 1) >> PAGE_SHIFT if usable else 1
+        if sim.zones:
+            end = max(end, max(z.end_pfn for z in sim.zones))
+        return max(1, end)
+
+    # ------------------------------------------------------------------ queries
+
+    def classify(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(state code, aux) of each pfn in ``points``, by Simulation.page()'s rules."""
+        points = np.asarray(points, dtype=_I64)
+        codes = np.full(points.shape, HOLE, dtype=np.int8)
+        aux = np.full(points.shape, -1, dtype=np.int16)
+        in_zone = _lookup(points, self.zone_starts, self.zone_ends) >= 0
+        if self.has_zones:
+            ram = in_zone
+        else:
+            ram = _lookup(points, self.mem_starts, self.mem_ends) >= 0
+        owner = _lookup(points, self.own_starts, self.own_ends)
+        has_owner = owner >= 0
+        aux[has_owner] = self.own_ids[owner[has_owner]]
+        if self.handed_over:
+            codes[ram] = RESERVED
+        else:
+            reserved = (_lookup(points, self.res_starts, self.res_ends) >= 0) | has_owner
+            codes[ram] = np.where(reserved[ram], RESERVED, MEMBLOCK_FREE)
+        allocated = in_zone & (_lookup(points, self.alloc_starts, self.alloc_ends) >= 0)
+        codes[allocated] = ALLOCATED
+        k = _lookup(points, self.k_starts, self.k_ends)
+        hit = k >= 0
+        kind = np.full(points.shape, _K_NONE, dtype=np.int8)
+        kind[hit] = self.k_kinds[k[hit]]
+        meta = _KIND_CODE[kind]
+        pattern = kind == _K_PATTERN
+        if pattern.any():
+            kp = k[pattern]
+            slot = ((points[pattern] - self.k_bases[kp]) >> self.k_orders[kp]) % 3
+            # mm/kmsan/init.c: held_back[] keeps shadow, then origin, then the data chunk.
+            meta[pattern] = np.where(slot == 0, SHADOW, np.where(slot == 1, ORIGIN, -1))
+        is_meta = ram & (meta >= 0)
+        codes[is_meta] = meta[is_meta]
+        meta_owner = is_meta & ~has_owner
+        aux[meta_owner] = self.k_owners[k[meta_owner]]
+        f = _lookup(points, self.free_starts, self.free_ends)
+        free = in_zone & (f >= 0)
+        codes[free] = FREE
+        aux[free] = self.free_orders[f[free]]
+        blind = (kind == _K_BLIND) & ((codes == ALLOCATED) | (codes == RESERVED))
+        codes[blind] = BLIND
+        return codes, aux
+
+    def cells(self, start: int, pages_per_cell: int, ncells: int) -> Cells:
+        """The dominant state of ``ncells`` cells of ``pages_per_cell`` pages from ``start``.
+
+        Cells of up to SAMPLES pages are exact; larger ones are sampled at SAMPLES
+        evenly spaced pages. As in mapview.cell_states, shadow, origin and blind
+        spots win a cell where they hold at least an eighth of it: a rare state that
+        matters must stay visible when zoomed out.
+        """
+        k = min(pages_per_cell, SAMPLES)
+        offsets = (np.arange(k, dtype=_I64) * pages_per_cell) // k
+        firsts = start + np.arange(ncells, dtype=_I64) * pages_per_cell
+        points = (firsts[:, None] + offsets[None, :]).ravel()
+        codes, aux = self.classify(points)
+        codes = codes.reshape(ncells, k)
+        aux = aux.reshape(ncells, k)
+        counts = (codes[:, :, None] == np.arange(NCODES, dtype=np.int8)).sum(axis=1)
+        # Ties go to the later (more specific) state, as in mapview.
+        dominant = (NCODES - 1 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)
+        best = counts[np.arange(ncells), dominant]
+        for special in (HELD_BACK, ORIGIN, SHADOW, BLIND):
+            n = counts[:, special]
+            wins = (n * 8 >= k) & (n > best // 4) & (n > 0)
+            dominant = np.where(wins, special, dominant).astype(np.int8)
+            best = np.where(wins, n, best)
+        is_dom = codes == dominant[:, None]
+        first = np.argmax(is_dom, axis=1)
+        dom_aux = aux[np.arange(ncells), first]
+        free_orders = np.where(codes == FREE, aux, -1).max(axis=1)
+        dom_aux = np.where(dominant == FREE, free_orders, dom_aux).astype(np.int16)
+        dominant = np.where(firsts >= self.span, OUTSIDE, dominant).astype(np.int8)
+        return Cells(dominant, dom_aux)
+
+    def state_of(self, pfn: int) -> PageState | None:
+        """The state code of one page, as a PageState (None for a blind spot)."""
+        code = int(self.classify(np.array([pfn]))[0][0])
+        return None if code == BLIND else STATE_CODES[code]

@@ -1,0 +1,53 @@
+"""Who holds a page, as one letter: the glyph of a reserved or allocated map cell.
+
+The model names owners after the kernel code that reserved or allocated the pages
+("kernel image", "memmap (struct page, 80 B)", "slab:kmalloc", "workload:thp"...).
+The map draws the category letter: upper case for memblock-reserved pages, lower
+case for buddy allocations, so the glyph alone tells the state (colour is a second
+signal, never the only one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerCategory:
+    letter: str  # upper case; the map shows it lower case for allocated pages
+    label: str
+    needles: tuple[str, ...]  # substrings of the owner name that select the category
+
+
+# Order matters: the first category whose needle is in the owner name wins.
+CATEGORIES: tuple[OwnerCategory, ...] = (
+    OwnerCategory("K", "kernel image", ("kernel image",)),
+    OwnerCategory("I", "initrd", ("initrd",)),
+    OwnerCategory("M", "memmap, usemap, mem_section", ("memmap", "usemap", "mem_section",
+                                                        "struct page")),
+    OwnerCategory("E", "page_ext", ("page_ext",)),
+    OwnerCategory("P", "page tables", ("page table", "pgtable", "preallocate_vmalloc",
+                                       "espfix", "pti")),
+    OwnerCategory("C", "per-cpu areas", ("percpu", "per-cpu")),
+    OwnerCategory("L", "slab caches", ("slab:",)),
+    OwnerCategory("T", "hash tables, stack depot", ("hash table", "stackdepot", "stack depot")),
+    OwnerCategory("D", "DMA bounce buffers (swiotlb)", ("swiotlb",)),
+    OwnerCategory("N", "NODE_DATA", ("NODE_DATA",)),
+    OwnerCategory("B", "firmware, BIOS, ACPI, real mode", ("BIOS", "ACPI", "first 1M",
+                                                            "first 64K", "real mode",
+                                                            "trampoline", "EBDA")),
+    OwnerCategory("W", "workload allocations", ("workload:",)),
+    OwnerCategory("U", "KMSAN bookkeeping", ("kmsan",)),
+    OwnerCategory("V", "vmalloc, kfence, debug objects", ("vmalloc", "vmap", "kfence",
+                                                          "debug", "kmemleak")),
+)
+OTHER = OwnerCategory("X", "other", ())
+
+
+def category(owner: str | None) -> OwnerCategory:
+    """The category of an owner name (OTHER when none matches or there is no owner)."""
+    if owner:
+        for cat in CATEGORIES:
+            if any(needle in owner for needle in cat.needles):
+                return cat
+    return OTHER

@@ -1,0 +1,104 @@
+"""How page states look: a glyph and a colour per state, in a few palettes.
+
+The glyph alone tells the state (colour is never the only signal): ``0``-``9``/``A``
+free blocks by order, upper-case owner letters for memblock-reserved pages, lower
+case for buddy allocations, ``S``/``O`` shadow and origin, ``H`` held back, ``!``
+blind spots, ``·`` RAM memblock still owns, blank for holes. The default palette
+uses the Okabe-Ito colours, distinguishable with every common colour-vision
+deficiency; every cell is drawn on its own background, so the map reads the same
+on light and dark themes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.style import Style
+
+from kmsan_tui.model.pages import PageState
+from kmsan_tui.tui import mapcells as mc
+
+ORDER_GLYPHS = "0123456789A"  # free block order (MAX_PAGE_ORDER = 10 is "A")
+
+
+@dataclass(frozen=True, slots=True)
+class StateLook:
+    code: int
+    label: str
+    glyph: str  # the legend's glyph (owner letters and orders vary per cell)
+    bg: str | None
+    fg: str
+
+
+_LABELS = {
+    mc.HOLE: ("hole (no RAM)", " "),
+    mc.MEMBLOCK_FREE: ("RAM memblock still owns", "·"),
+    mc.FREE: ("free, by order 0-9,A", "9"),
+    mc.RESERVED: ("reserved, by owner", "K"),
+    mc.ALLOCATED: ("allocated, by owner", "l"),
+    mc.HELD_BACK: ("held back (eager)", "H"),
+    mc.SHADOW: ("KMSAN shadow", "S"),
+    mc.ORIGIN: ("KMSAN origin", "O"),
+    mc.BLIND: ("blind spot (no metadata)", "!"),
+}
+
+# (background, foreground) per state code.
+_COLOURS: dict[str, dict[int, tuple[str | None, str]]] = {
+    # Okabe & Ito (2008), "Color Universal Design": safe for protan, deutan and tritan.
+    "okabe-ito": {
+        mc.HOLE: (None, "#808080"),
+        mc.MEMBLOCK_FREE: ("#6b6b6b", "#e8e8e8"),
+        mc.FREE: ("#009E73", "#000000"),
+        mc.RESERVED: ("#0072B2", "#ffffff"),
+        mc.ALLOCATED: ("#E69F00", "#000000"),
+        mc.HELD_BACK: ("#F0E442", "#000000"),
+        mc.SHADOW: ("#56B4E9", "#000000"),
+        mc.ORIGIN: ("#CC79A7", "#000000"),
+        mc.BLIND: ("#D55E00", "#ffffff"),
+    },
+    "classic": {
+        mc.HOLE: (None, "#808080"),
+        mc.MEMBLOCK_FREE: ("#9e9e9e", "#000000"),
+        mc.FREE: ("#2e7d32", "#ffffff"),
+        mc.RESERVED: ("#455a64", "#ffffff"),
+        mc.ALLOCATED: ("#1565c0", "#ffffff"),
+        mc.HELD_BACK: ("#f9a825", "#000000"),
+        mc.SHADOW: ("#6a1b9a", "#ffffff"),
+        mc.ORIGIN: ("#ad1457", "#ffffff"),
+        mc.BLIND: ("#d50000", "#ffffff"),
+    },
+    # Glyphs only, in the terminal's own colours (for monochrome terminals and print).
+    "mono": {code: (None, "default") for code in _LABELS},
+}
+PALETTES: tuple[str, ...] = tuple(_COLOURS)
+DEFAULT_PALETTE = "okabe-ito"
+
+
+def looks(palette: str) -> list[StateLook]:
+    """The legend: every state in drawing order with its glyph and colours."""
+    colours = _COLOURS.get(palette, _COLOURS[DEFAULT_PALETTE])
+    return [StateLook(code, label, glyph, *colours[code])
+            for code, (label, glyph) in _LABELS.items()]
+
+
+def style(palette: str, code: int) -> Style:
+    colours = _COLOURS.get(palette, _COLOURS[DEFAULT_PALETTE])
+    bg, fg = colours.get(code, (None, "default"))
+    bold = code in (mc.BLIND, mc.SHADOW, mc.ORIGIN) or palette == "mono" and code != mc.HOLE
+    return Style(color=fg, bgcolor=bg, bold=bold)
+
+
+def glyph(code: int, aux: int, owner_letters: tuple[str, ...]) -> str:
+    """The character of one cell."""
+    if code == mc.FREE:
+        return ORDER_GLYPHS[aux] if 0 <= aux < len(ORDER_GLYPHS) else "f"
+    if code in (mc.RESERVED, mc.ALLOCATED):
+        letter = owner_letters[aux] if 0 <= aux < len(owner_letters) else "X"
+        return letter if code == mc.RESERVED else letter.lower()
+    if code == mc.OUTSIDE:
+        return " "
+    return _LABELS[code][1] if code in _LABELS else "?"
+
+
+def state_label(state: PageState) -> str:
+    return _LABELS[mc.CODE_OF[state]][0]

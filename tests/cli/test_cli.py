@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kmsan_tui.cli import main
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_prints_the_kernel_log_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "run", "--layout", "tiny-64m")
+    assert code == 0, err
+    assert "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable" in out
+    assert "Memory: " in out and "K available" in out
+    assert "Node 0, zone      DMA " in out
+
+
+@pytest.mark.parametrize("strategy", ["eager", "lazy", "fixed"])
+def test_run_check_json_reports_buddyinfo_memory_line_and_digest(
+        capsys: pytest.CaptureFixture[str], strategy: str) -> None:
+    code, out, err = run(capsys, "run", "--layout", "tiny-64m", "--strategy", strategy,
+                         "--check", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["check"] == []
+    assert doc["zones"] and all(len(z["buddyinfo"]) == 11 for z in doc["zones"])
+    assert "K available" in doc["memory_line"]
+    assert len(doc["digest"]) == 32
+    assert doc["strategy"] == strategy
+
+
+def test_until_stops_after_the_named_step(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "run", "--layout", "tiny-64m", "--until", "sparse_init", "--json")
+    assert code == 0
+    assert [s["name"] for s in json.loads(out)["steps"]][-1] == "sparse_init"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "--layout", "no-such-machine"], "no such layout"),
+    (["run", "--layout", "tiny-64m", "--until", "start_kernel"], "unknown step 'start_kernel'"),
+    (["run", "--layout", "tiny-64m", "--ops", "-5", "--workload", "pagecache"], "--ops"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str], args: list[str],
+                                          message: str) -> None:
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_broken_layout_file_exits_2_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[machine\nram = \"lots\"\n")
+    proc = subprocess.run([sys.executable, "-m", "kmsan_tui.cli", "run", "--layout", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert str(bad) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_option_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["run", "--strategy", "sometimes"])
+    assert info.value.code == 2
+
+
+def test_same_inputs_give_the_same_digest_across_processes() -> None:
+    args = [sys.executable, "-m", "kmsan_tui.cli", "run", "--layout", "tiny-64m", "--strategy",
+            "lazy", "--workload", "fragmenter", "--ops", "3000", "--seed", "7", "--json"]
+    digests = [json.loads(subprocess.run(args, capture_output=True, text=True, check=True,
+                                         timeout=300).stdout)["digest"] for _ in range(2)]
+    assert digests[0] == digests[1]
+
+
+def test_compare_lists_three_strategies(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "compare", "--layout", "tiny-64m")
+    assert code == 0
+    assert "eager" in out and "lazy" in out and "fixed" in out
+    assert out.count("Memory: ") == 3
+
+
+def test_layouts_and_steps_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "layouts")[1].count("GiB") >= 8
+    code, out, _ = run(capsys, "steps", "--kernel", "v6.1")
+    assert code == 0 and "kmsan_init_shadow" in out and "memblock_free_all" in out
+
+
+def test_model_imports_neither_textual_nor_rich() -> None:
+    code = ("import sys, kmsan_tui.model, kmsan_tui.session, kmsan_tui.cli; "
+            "sys.exit(any(m in sys.modules for m in ('textual', 'rich')))")
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
