@@ -727,7 +727,7 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
         mem_init),
     "mem_init_print_info": (
         "mm/mm_init.c: mem_init_print_info()",
-        "The kernel prints the Memory: line: free pages, present pages and what is reserved.",
+        "The kernel prints the Memory: line: free pages (nr_free_pages), present pages, and reserved = present - totalram_pages.",
         mem_init_print_info),
     "kmem_cache_init": (
         "mm/slub.c: kmem_cache_init()",
@@ -735,19 +735,19 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
         "UNMOVABLE, which claim a MOVABLE pageblock by fallback.",
         kmem_cache_init),
     "page_ext_init_flatmem_late": (
-        f"{_MM}: page_ext_init_flatmem_late()", "FLATMEM only; nothing on x86_64.",
+        f"{_MM}: page_ext_init_flatmem_late()", "The late FLATMEM page_ext allocation; x86_64 is SPARSEMEM, so nothing happens here.",
         page_ext_init_flatmem_late),
     "kmemleak_init": (
         "mm/kmemleak.c: kmemleak_init()", "kmemleak's caches, when CONFIG_DEBUG_KMEMLEAK is set; "
         "its early pool is static.", kmemleak_init),
     "pgtable_init": (
-        f"{_MM}: pgtable_init()", "The page-table lock and page-table caches are created.",
+        f"{_MM}: pgtable_init()", "The page-table lock and page-table caches are created: kmem_cache objects from the slab bootstrapped above.",
         pgtable_init),
     "ptlock_cache_init": (
-        "mm/memory.c: ptlock_cache_init()", "The split page-table lock cache is created.",
+        "mm/memory.c: ptlock_cache_init()", "The split page-table lock cache is created (one ptlock per page-table page when spinlocks are big).",
         pgtable_init),
     "pgtable_cache_init": (
-        "arch: pgtable_cache_init()", "Architecture page-table caches (none on x86_64).",
+        "arch: pgtable_cache_init()", "Architecture page-table caches; x86_64 allocates page tables straight from the page allocator, so none.",
         lambda sim: sim.log("pgtable_cache_init: nothing on x86_64")),
     "debug_objects_mem_init": (
         "lib/debugobjects.c: debug_objects_mem_init()", "The debug-objects cache, when "
@@ -761,9 +761,9 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
         "fallback), if a client needs them: this is where Michal Hocko wanted KMSAN's pointers.",
         page_ext_init),
     "init_espfix_bsp": (
-        "arch/x86/kernel/espfix_64.c: init_espfix_bsp()", "The espfix stack is mapped.",
+        "arch/x86/kernel/espfix_64.c: init_espfix_bsp()", "The espfix64 stacks (for returning to 16-bit stack segments) get their page-table page; it is static, nothing is allocated.",
         init_espfix_bsp),
-    "pti_init": ("arch/x86/mm/pti.c: pti_init()", "Page-table isolation setup.", pti_init),
+    "pti_init": ("arch/x86/mm/pti.c: pti_init()", "Kernel page-table isolation (Meltdown) would clone the kernel mappings here; off in these configurations.", pti_init),
     "kmsan_init_runtime": (
         "mm/kmsan/init.c: kmsan_init_runtime()",
         "kmsan_memblock_discard() pairs up what is left in held_back[]: three blocks of an order "
@@ -771,7 +771,7 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
         "kmsan_enabled is set.",
         kmsan_init_runtime),
     "mm_cache_init": (
-        f"{_MM}: mm_cache_init()", "The mm_struct cache is created.", mm_cache_init),
+        f"{_MM}: mm_cache_init()", "The caches for mm_struct and friends are created; their first slab comes from the buddy allocator.", mm_cache_init),
 }
 
 _SETUP_ARCH = [

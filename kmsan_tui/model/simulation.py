@@ -392,7 +392,7 @@ class Simulation:
         nid = zone.nid if zone else None
         zname = zone.name if zone else None
         addr = pfn << PAGE_SHIFT
-        in_memory = self.memblock.is_memory(addr) if zone is None else True
+        in_memory = self.memblock.is_memory(addr)
         owner_ext = self.owners.get(pfn)
         owner = owner_ext[2] if owner_ext else None
         meta = self.kmsan.get(pfn)
@@ -421,7 +421,10 @@ class Simulation:
         common = {"pfn": pfn, "nid": nid, "zone": zname, "kmsan_shadow": shadow,
                   "kmsan_origin": origin, "blind": blind, **extra}
         if not in_memory or (zone is None and self.zones):
-            return PageView(state=PageState.HOLE, **common)
+            # mm/mm_init.c: init_unavailable_range() gives holes inside a zone's span
+            # a PG_reserved struct page; outside any zone there is none.
+            flags = PageFlags.PG_reserved if zone is not None else PageFlags.NONE
+            return PageView(state=PageState.HOLE, flags=flags, **common)
         if zone is not None:
             free = zone.find_free_block(pfn)
             if free is not None:

@@ -1,0 +1,1 @@
+"""One widget per module; each draws a Frame it is given and posts messages up."""

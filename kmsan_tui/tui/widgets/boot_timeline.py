@@ -1,0 +1,89 @@
+"""The boot timeline: every step with its kernel source, the current one highlighted."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.messages import RunToRequested
+
+
+class BootTimeline(Vertical):
+    """Boot steps in kernel order; Enter or a click runs (or steps back) to one."""
+
+    HELP = """\
+## Boot timeline
+
+The init calls of the boot, in the kernel's order: `setup_arch()` first, then
+`mm_core_init()`.
+
+- `✓` ran, `●` the step that ran last, `›` the next one
+- **Enter** or a click on a step: run to it (or step back to it)
+- the box below names the kernel function and what it does to memory
+"""
+
+    DEFAULT_CSS = """
+    BootTimeline {
+        #steps { height: 1fr; border: none; padding: 0; }
+        #detail { height: auto; max-height: 7; padding: 0 1; color: $text-muted;
+                  border-top: hkey $panel-lighten-2; }
+    }
+    """
+
+    frame: reactive[Frame | None] = reactive(None)
+    """The state whose steps are listed."""
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._names: tuple[str, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield OptionList(id="steps")
+        yield Static(id="detail")
+
+    def watch_frame(self, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        steps = self.query_one("#steps", OptionList)
+        names = tuple(frame.sim.steps)
+        options = [Option(self._prompt(frame, i, name), id=name) for i, name in enumerate(names)]
+        if names != self._names:
+            steps.clear_options()
+            steps.add_options(options)
+            self._names = names
+        else:
+            for i, option in enumerate(options):
+                steps.replace_option_prompt_at_index(i, option.prompt)
+        steps.highlighted = max(0, frame.step_index - 1)
+        self._show_detail(steps.highlighted)
+
+    @staticmethod
+    def _prompt(frame: Frame, i: int, name: str) -> Text:
+        current = frame.step_index - 1
+        if i < current:
+            return Text.assemble(("✓ ", "green"), (f"{i + 1:2d} ", "dim"), (name, "dim"))
+        if i == current:
+            return Text.assemble(("● ", "bold"), (f"{i + 1:2d} ", "bold"), (name, "bold"))
+        if i == current + 1:
+            return Text.assemble(("› ", "bold"), (f"{i + 1:2d} ", "bold"), name)
+        return Text.assemble("  ", f"{i + 1:2d} ", name)
+
+    def _show_detail(self, index: int | None) -> None:
+        if self.frame is None or index is None or index >= len(self.frame.sim.step_info):
+            return
+        info = self.frame.sim.step_info[index]
+        self.query_one("#detail", Static).update(
+            Text.assemble((info.source, "bold"), "\n", info.explanation))
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        self._show_detail(event.option_index)
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.post_message(RunToRequested(event.option_index))

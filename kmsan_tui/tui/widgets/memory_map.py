@@ -1,0 +1,333 @@
+"""The physical memory map: the whole address space as a heatmap, on Textual's line API.
+
+A ``ScrollView`` that renders each visible row as a ``Strip``; rows of cells are
+computed from the frame's ``MapIndex`` a viewport at a time and cached in
+``LRUCache``s keyed by the frame serial, so scrolling and moving the cursor redraw
+only the lines that changed and never touch the model. One cell is
+``pages_per_cell`` pages (a power of two), from the whole machine down to one page.
+Cells that differ from ``reference`` (the state before the last command, or the
+other strategy in the comparison) are underlined, and flash once when they appear.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from kmsan_tui.model.constants import PAGE_SHIFT
+from kmsan_tui.tui import mapcells as mc
+from kmsan_tui.tui import palettes
+from kmsan_tui.tui.fmt import short_addr, size
+from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.mapcells import Cells, MapIndex
+from kmsan_tui.tui.messages import PageSelected, ZoomRequested
+
+GUTTER = 8  # "  3.25G" and a separator
+FLASH_SECONDS = 0.6
+
+
+def fit_pages_per_cell(span: int, cols: int, rows: int) -> int:
+    """The smallest power-of-two cell size that shows ``span`` pages in cols x rows."""
+    ppc = 1
+    while -(-span // (cols * ppc)) > max(1, rows):
+        ppc *= 2
+    return ppc
+
+
+class MemoryMap(ScrollView, can_focus=True):
+    """Every page of the machine, one cell per ``pages_per_cell`` pages."""
+
+    HELP = """\
+## Physical memory map
+
+Each cell is the dominant state of its pages: a **glyph** and a **colour**.
+
+| glyph | state |
+|---|---|
+| `0`-`9`, `A` | free, order of the largest block |
+| `K` `M` `L` ... | reserved by memblock (owner letter, see the legend) |
+| `k` `m` `l` ... | allocated by the buddy allocator (owner letter) |
+| `S` / `O` | KMSAN shadow / origin |
+| `H` | held back by the eager strategy, not yet paired |
+| `!` | blind spot: data with no metadata |
+| `·` | RAM that memblock has not handed over yet |
+| blank | hole: no RAM |
+
+Underlined cells changed with the last command. Arrows move the cursor, `+`/`-`
+zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a cell.
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left", "move(-1, 0)", "Cell left", show=False, id="map.left"),
+        Binding("right", "move(1, 0)", "Cell right", show=False, id="map.right"),
+        Binding("up", "move(0, -1)", "Row up", show=False, id="map.up"),
+        Binding("down", "move(0, 1)", "Row down", show=False, id="map.down"),
+        Binding("pageup", "move(0, -10)", "Page up", show=False, id="map.page_up"),
+        Binding("pagedown", "move(0, 10)", "Page down", show=False, id="map.page_down"),
+        Binding("home", "edge(0)", "First page", show=False, id="map.home"),
+        Binding("end", "edge(1)", "Last page", show=False, id="map.end"),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "memory-map--gutter", "memory-map--cursor-gutter", "memory-map--cursor"}
+
+    DEFAULT_CSS = """
+    MemoryMap {
+        scrollbar-size-vertical: 1;
+        scrollbar-gutter: stable;
+        overflow-x: hidden;
+        & > .memory-map--gutter { color: $text-muted; }
+        & > .memory-map--cursor-gutter { color: $accent; text-style: bold; }
+        & > .memory-map--cursor { text-style: bold reverse; }
+    }
+    """
+
+    frame: reactive[Frame | None] = reactive(None)
+    """The state to draw (bound from the screen)."""
+    cursor: reactive[int] = reactive(0)
+    """The pfn under the cursor."""
+    zoom: reactive[int] = reactive(0)
+    """Pages per cell; 0 fits the whole machine in the view."""
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    """The colour palette of page states."""
+    reference: reactive[MapIndex | None] = reactive(None)
+    """The state cells are compared with for change marks (None: no marks)."""
+    animate_changes: reactive[bool] = reactive(True)
+    """Flash changed cells once after a new frame."""
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._cells: LRUCache[tuple[object, ...], Cells] = LRUCache(4096)
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
+        self._ref_token = 0
+        self._flash = False
+        self._styles: dict[tuple[int, bool, bool, bool], Style] = {}
+
+    # ------------------------------------------------------------------ geometry
+
+    @property
+    def span(self) -> int:
+        return self.frame.index.span if self.frame is not None else 1
+
+    @property
+    def cols(self) -> int:
+        return max(8, self.scrollable_content_region.width - GUTTER)
+
+    @property
+    def pages_per_cell(self) -> int:
+        """The effective cell size (the fit size when zoom is 0)."""
+        fit = fit_pages_per_cell(self.span, self.cols, self.scrollable_content_region.height)
+        return fit if self.zoom <= 0 else min(self.zoom, fit)
+
+    @property
+    def nrows(self) -> int:
+        return -(-self.span // (self.cols * self.pages_per_cell))
+
+    def cell_of(self, pfn: int) -> tuple[int, int]:
+        """(row, column) of the cell containing pfn."""
+        index = pfn // self.pages_per_cell
+        return divmod(index, self.cols)
+
+    def pfn_at(self, row: int, col: int) -> int:
+        return (row * self.cols + col) * self.pages_per_cell
+
+    def _update_geometry(self) -> None:
+        self.virtual_size = Size(self.scrollable_content_region.width, self.nrows)
+        ppc = self.pages_per_cell
+        self.border_title = "Physical memory"
+        self.border_subtitle = (f"1 cell = {ppc:,} page{'s' if ppc > 1 else ''} "
+                                f"({size(ppc << PAGE_SHIFT)}) · 0–{short_addr(self.span << PAGE_SHIFT)}")
+
+    # ------------------------------------------------------------------ watchers
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._update_geometry()
+        self._scroll_to_cursor(center=True)
+
+    def watch_frame(self, old: Frame | None, new: Frame | None) -> None:
+        if new is None:
+            return
+        self._update_geometry()
+        if old is None:
+            self._scroll_to_cursor(center=True)
+        if self.animate_changes and new.before is not None and self.reference is not None:
+            self._flash = True
+            self.set_timer(FLASH_SECONDS, self._end_flash)
+        self.refresh()
+
+    def _end_flash(self) -> None:
+        self._flash = False
+        self.refresh()
+
+    def watch_reference(self) -> None:
+        self._ref_token += 1
+        self.refresh()
+
+    def watch_zoom(self) -> None:
+        self._update_geometry()
+        self._scroll_to_cursor(center=True)
+        self.refresh()
+
+    def watch_palette(self) -> None:
+        self._styles.clear()
+        self.refresh()
+
+    def watch_cursor(self, old: int, new: int) -> None:
+        if self.frame is None or not self.size.height:
+            return
+        old_row, _ = self.cell_of(old)
+        new_row, _ = self.cell_of(new)
+        self._scroll_to_cursor()
+        top = int(self.scroll_offset.y)
+        for row in {old_row, new_row}:
+            if top <= row < top + self.size.height:
+                self.refresh_line(row - top)
+
+    def _scroll_to_cursor(self, center: bool = False) -> None:
+        if self.frame is None or not self.size.height:
+            return
+        row, _ = self.cell_of(self.cursor)
+        height = self.scrollable_content_region.height
+        top = int(self.scroll_offset.y)
+        if center:
+            self.scroll_to(y=max(0, row - height // 2), animate=False, immediate=True)
+        elif row < top:
+            self.scroll_to(y=row, animate=False, immediate=True)
+        elif row >= top + height:
+            self.scroll_to(y=row - height + 1, animate=False, immediate=True)
+
+    # ------------------------------------------------------------------ actions
+
+    def action_move(self, dx: int, dy: int) -> None:
+        if self.frame is None:
+            return
+        ppc, cols = self.pages_per_cell, self.cols
+        rows = dy * max(1, self.scrollable_content_region.height - 1) // 10 \
+            if abs(dy) == 10 else dy
+        index = self.cursor // ppc + dx + rows * cols
+        index = min(max(index, 0), (self.span - 1) // ppc)
+        self.post_message(PageSelected(index * ppc))
+
+    def action_edge(self, end: int) -> None:
+        self.post_message(PageSelected(self.span - 1 if end else 0))
+
+    def zoom_step(self, direction: int) -> int:
+        """The zoom value one step in (-1) or out (+1) from the current scale."""
+        ppc = self.pages_per_cell
+        fit = fit_pages_per_cell(self.span, self.cols, self.scrollable_content_region.height)
+        if direction < 0:
+            return max(1, ppc // 2)
+        return 0 if ppc * 2 >= fit else ppc * 2
+
+    def on_click(self, event: events.Click) -> None:
+        if self.frame is None:
+            return
+        col = event.x - GUTTER
+        row = int(self.scroll_offset.y) + event.y
+        if 0 <= col < self.cols and 0 <= row < self.nrows:
+            pfn = min(self.pfn_at(row, col), self.span - 1)
+            self.post_message(PageSelected(pfn))
+        self.focus()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if event.ctrl or event.shift:
+            self.post_message(ZoomRequested(self.zoom_step(-1)))
+            event.stop()
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if event.ctrl or event.shift:
+            self.post_message(ZoomRequested(self.zoom_step(+1)))
+            event.stop()
+
+    # ------------------------------------------------------------------ drawing
+
+    def _row_cells(self, index: MapIndex, token: object, row: int) -> Cells:
+        """The cells of one row, computing the whole viewport at once on a miss."""
+        ppc, cols = self.pages_per_cell, self.cols
+        key = (token, ppc, cols, row)
+        cells = self._cells.get(key)
+        if cells is not None:
+            return cells
+        top = max(0, int(self.scroll_offset.y))
+        height = max(1, self.size.height)
+        first = row if not top <= row < top + height else top
+        count = height if first == top else 1
+        batch = index.cells(first * cols * ppc, ppc, count * cols)
+        for i in range(count):
+            part = Cells(batch.codes[i * cols:(i + 1) * cols], batch.aux[i * cols:(i + 1) * cols])
+            self._cells.set((token, ppc, cols, first + i), part)
+        return self._cells.get(key) or index.cells(row * cols * ppc, ppc, cols)
+
+    def _style(self, code: int, changed: bool, cursor: bool) -> Style:
+        key = (code, changed, cursor, self._flash)
+        style = self._styles.get(key)
+        if style is None:
+            style = palettes.style(self.palette, code)
+            if changed:
+                style += Style(underline=True, bold=True)
+                if self._flash:
+                    style += Style(reverse=True)
+            if cursor:
+                style += self.get_component_rich_style("memory-map--cursor", partial=True)
+            self._styles[key] = style
+        return style
+
+    def render_line(self, y: int) -> Strip:
+        frame = self.frame
+        width = self.size.width
+        row = int(self.scroll_offset.y) + y
+        if frame is None or row >= self.nrows:
+            return Strip.blank(width, self.rich_style)
+        cursor_row, cursor_col = self.cell_of(self.cursor)
+        col = cursor_col if row == cursor_row else -1
+        ref = self.reference
+        key = (frame.serial, self.pages_per_cell, self.cols, row, col, self.palette,
+               self._ref_token if ref is not None else None, self._flash)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(frame, row, col, ref)
+            self._strips.set(key, strip)
+        return strip
+
+    def _render_row(self, frame: Frame, row: int, cursor_col: int,
+                    ref: MapIndex | None) -> Strip:
+        index = frame.index
+        cells = self._row_cells(index, frame.serial, row)
+        letters = index.owner_letters
+        glyphs = [palettes.glyph(int(c), int(a), letters) for c, a in zip(cells.codes, cells.aux)]
+        changed = np.zeros(len(glyphs), dtype=bool)
+        if ref is not None:
+            before = self._row_cells(ref, ("ref", self._ref_token), row)
+            before_glyphs = [palettes.glyph(int(c), int(a), ref.owner_letters)
+                             for c, a in zip(before.codes, before.aux)]
+            changed = np.array([g != b for g, b in zip(glyphs, before_glyphs)], dtype=bool) | (
+                cells.codes != before.codes)
+        gutter_class = "memory-map--cursor-gutter" if cursor_col >= 0 else "memory-map--gutter"
+        gutter_style = self.rich_style + self.get_component_rich_style(gutter_class, partial=True)
+        addr = short_addr(self.pfn_at(row, 0) << PAGE_SHIFT)
+        mark = "▶" if cursor_col >= 0 else "│"
+        segments = [Segment(f"{addr:>{GUTTER - 1}}{mark}", gutter_style)]
+        base = self.rich_style
+        run: list[str] = []
+        run_style: Style | None = None
+        for i, g in enumerate(glyphs):
+            st = self._style(int(cells.codes[i]), bool(changed[i]), i == cursor_col)
+            if st is not run_style:
+                if run:
+                    segments.append(Segment("".join(run), base + run_style))
+                run, run_style = [], st
+            run.append(g)
+        if run and run_style is not None:
+            segments.append(Segment("".join(run), base + run_style))
+        return Strip(segments).adjust_cell_length(self.size.width, self.rich_style)

@@ -1,0 +1,107 @@
+"""The struct page inspector: the page under the cursor as the kernel describes it."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from kmsan_tui.model.constants import PAGE_SHIFT
+from kmsan_tui.model.pages import PageState, PageView
+from kmsan_tui.tui.fmt import size
+from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.messages import FollowRequested
+from kmsan_tui.tui.owners import category
+from kmsan_tui.tui.palettes import state_label
+
+_WHERE = {
+    "struct page": "pointers in struct page (page->kmsan_shadow, page->kmsan_origin)",
+    "page_ext": "pointers in the page_ext entry of the page",
+    "fixed mapping": "computed: fixed offset from the direct map, like KASAN",
+}
+
+
+class PageInspector(Static, can_focus=True):
+    """``struct page`` of the pfn under the cursor, and where its KMSAN metadata lives."""
+
+    HELP = """\
+## struct page inspector
+
+The page under the map cursor: pfn, physical address, zone, decoded flags, buddy
+order and migratetype, who reserved or allocated it, and its KMSAN metadata:
+the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
+(lazy with page_ext storage) or the computed fixed address (fixed).
+
+- `s` follow the shadow pointer, `o` the origin pointer
+- `d` from a shadow or origin page, go to the data page it describes
+- `b` go back to where you followed from
+"""
+
+    DEFAULT_CSS = """
+    PageInspector { padding: 0 1; overflow-y: auto; }
+    """
+
+    frame: reactive[Frame | None] = reactive(None)
+    """The state the page is read from."""
+    cursor: reactive[int] = reactive(0)
+    """The pfn to describe."""
+
+    def watch_frame(self) -> None:
+        self._refresh_view()
+
+    def watch_cursor(self) -> None:
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        if self.frame is None:
+            return
+        self.update(self.describe(self.frame.sim.page(self.cursor), self.frame))
+
+    def action_follow(self, kind: str) -> None:
+        self.post_message(FollowRequested(kind))
+
+    @staticmethod
+    def describe(view: PageView, frame: Frame) -> Table:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("pfn", f"{view.pfn:#x} ({view.pfn:,})")
+        grid.add_row("phys", f"{view.phys:#x}")
+        where = "-" if view.zone is None else f"node {view.nid}, {view.zone}"
+        grid.add_row("zone", where)
+        state = state_label(view.state)
+        if view.blind:
+            state += " · BLIND SPOT"
+        grid.add_row("state", Text(state, style="bold red" if view.blind else ""))
+        grid.add_row("flags", view.flags.describe())
+        if view.order is not None:
+            head = view.head_pfn if view.head_pfn is not None else view.pfn
+            grid.add_row("block", f"order {view.order} ({size(1 << (view.order + PAGE_SHIFT))})"
+                                  f", head {head:#x}")
+        if view.migratetype is not None:
+            grid.add_row("mt", view.migratetype.label)
+        if view.owner:
+            grid.add_row("owner", f"{view.owner} [{category(view.owner).letter}]")
+        grid.add_row("", "")
+        grid.add_row(Text("KMSAN", style="bold underline"),
+                     _WHERE.get(view.metadata_in or "", frame.metrics.strategy))
+        if view.kmsan_shadow is not None:
+            grid.add_row("shadow", Text.from_markup(
+                f"pfn {view.kmsan_shadow:#x}  [@click=follow('shadow')]\\[s] follow[/]"))
+        if view.kmsan_origin is not None:
+            grid.add_row("origin", Text.from_markup(
+                f"pfn {view.kmsan_origin:#x}  [@click=follow('origin')]\\[o] follow[/]"))
+        if view.shadow_vaddr is not None:
+            grid.add_row("vaddr", f"shadow {view.shadow_vaddr:#x}")
+            grid.add_row("", f"origin {view.origin_vaddr:#x}")
+        if view.meta_for is not None:
+            role = "shadow" if view.state is PageState.SHADOW else "origin"
+            grid.add_row("describes", Text.from_markup(
+                f"{role} of data pfn {view.meta_for:#x}  [@click=follow('data')]\\[d] go[/]"))
+        elif view.state is PageState.HELD_BACK:
+            grid.add_row("describes", "nothing yet: held back, waiting for a data block")
+        if (view.kmsan_shadow is None and view.meta_for is None and not view.blind
+                and view.state not in (PageState.HOLE, PageState.HELD_BACK)):
+            grid.add_row("", Text("no metadata for this page", style="dim"))
+        return grid
