@@ -369,7 +369,8 @@ class Zone:
         area = self._area
         out: list[tuple[int, int, FreeRun]] = []
         for n in area.singles_between(start_pfn, end_pfn):
-            out.append((n.start, n.order, FreeRun(n.start, 1, n.stride, n.order, _MT[n.fl.mt])))
+            size = 1 << n.order
+            out.append((n.start, n.order, FreeRun(n.start, 1, size, n.order, _MT[n.fl.mt])))
         for n, k0, k1 in area.runs_between(start_pfn, end_pfn):
             s = n.start + k0 * n.stride
             st = n.stride if k1 - k0 > 1 else 1 << n.order
@@ -529,45 +530,69 @@ class Zone:
         # bucket serves the whole chain; an unregistered empty dict stands in.
         b = {} if got is None else got
         nruns = area.nruns
+        pool_append = area.pool.append
+        size = 1 << order
         bp = pfn
-        while order < _MAX:
-            # find_buddy_page_pfn(): buddy_pfn = pfn ^ (1 << order); it must be a
-            # free block of exactly this order in this zone (page_is_buddy()).
-            bp = pfn ^ (1 << order)
-            k = 0
+        # find_buddy_page_pfn(): buddy_pfn = pfn ^ (1 << order); it must be a free
+        # block of exactly this order in this zone (page_is_buddy()).  Below
+        # pageblock_order buddies merge whatever their migratetype.
+        while order < _PB:
+            bp = pfn ^ size
             n = b.get(bp)
-            if n is not None:
-                if n.order != order:
+            if n is None:
+                if not nruns[order]:
                     break
-            elif nruns[order]:
                 hit = area.lookup_run(order, bp)
                 if hit is None:
                     break
-                n, k = hit
-            else:
+                area.take_block(*hit)
+            elif n.order != order:
                 break
-            if order >= _PB:
-                # Never merge a pageblock without fallbacks (HIGHATOMIC, ISOLATE)
-                # with one of another type; a mergeable buddy takes our type
-                # ("Match buddy type" in __free_one_page).
-                bmt = self._pb.get(bp >> _PB)
-                if bmt != mt:
-                    if bmt >= _PCPTYPES or mt >= _PCPTYPES:
-                        break
-                    self._pb.set_range(bp >> _PB, (bp >> _PB) + 1, mt)
-            if n.kind == SINGLE:
+            else:
                 p = n.prev
                 x = n.next
                 p.next = x
                 x.prev = p
                 n.fl.nr -= 1
                 del b[bp]
-                area.pool.append(n)
-            else:
-                area.take_block(n, k)
+                pool_append(n)
             pfn &= bp
             order += 1
-        size = 1 << order
+            size <<= 1
+        else:
+            pb = self._pb
+            while order < _MAX:
+                bp = pfn ^ size
+                k = 0
+                n = b.get(bp)
+                if n is None:
+                    hit = area.lookup_run(order, bp) if nruns[order] else None
+                    if hit is None:
+                        break
+                    n, k = hit
+                elif n.order != order:
+                    break
+                # Never merge a pageblock without fallbacks (HIGHATOMIC, ISOLATE)
+                # with one of another type; a mergeable buddy takes our type
+                # ("Match buddy type" in __free_one_page).
+                bmt = pb.single if pb.single >= 0 else pb.get(bp >> _PB)
+                if bmt != mt:
+                    if bmt >= _PCPTYPES or mt >= _PCPTYPES:
+                        break
+                    pb.set_range(bp >> _PB, (bp >> _PB) + 1, mt)
+                if n.kind == SINGLE:
+                    p = n.prev
+                    x = n.next
+                    p.next = x
+                    x.prev = p
+                    n.fl.nr -= 1
+                    del b[bp]
+                    pool_append(n)
+                else:
+                    area.take_block(n, k)
+                pfn &= bp
+                order += 1
+                size <<= 1
         fl = area.lists[mt][order]
         if boot:
             area.add_run(fl, pfn, 1, size, True)
@@ -593,7 +618,6 @@ class Zone:
                     n = pool.pop()
                     n.start = pfn
                     n.order = order
-                    n.stride = size
                     n.fl = fl
                 else:
                     n = RunNode(pfn, 1, size, order, SINGLE, fl)
@@ -676,16 +700,16 @@ class Zone:
             # expand(): from high-1 down to low the upper half goes to the head of
             # that order's list; the caller keeps the lowest part.
             pool = area.pool
+            size = 1 << o
             while o > order:
                 o -= 1
-                size = 1 << o
+                size >>= 1
                 q = pfn + size
                 fl = lists[o]
                 if pool:
                     n = pool.pop()
                     n.start = q
                     n.order = o
-                    n.stride = size
                     n.fl = fl
                 else:
                     n = RunNode(q, 1, size, o, SINGLE, fl)
@@ -953,7 +977,7 @@ class Zone:
             for o, fl in enumerate(row):
                 size = 1 << o
                 for n in FreeArea.nodes(fl):
-                    s, c, st = n.start, n.count, n.stride
+                    s, c, st = n.start, n.count, n.stride if n.count > 1 else size
                     where = f"free block {s:#x} order {o} ({_MT[mt].label})"
                     free_total += c << o
                     items.append((s, c, st, size, where))

@@ -53,10 +53,13 @@ class ExtentMap(Generic[V]):
         starts, ends, values = self._starts, self._ends, self._values
         lo = bisect_right(starts, start) - 1
         if lo >= 0 and ends[lo] > start:
-            # The extent straddling `start` keeps its head; its tail (if past `end`) survives too.
             s0, e0, v0 = starts[lo], ends[lo], values[lo]
-            ends[lo] = start
             if e0 > end:
+                # One extent covers the whole cut: keep its head (if any) and its tail.
+                if s0 == start:
+                    starts[lo] = end
+                    return lo
+                ends[lo] = start
                 starts.insert(lo + 1, end)
                 ends.insert(lo + 1, e0)
                 values.insert(lo + 1, v0)
@@ -64,6 +67,8 @@ class ExtentMap(Generic[V]):
             if s0 == start:
                 del starts[lo], ends[lo], values[lo]
                 lo -= 1
+            else:
+                ends[lo] = start
         lo += 1
         hi = bisect_left(starts, end, lo)
         if hi > lo and ends[hi - 1] > end:

@@ -55,6 +55,8 @@ class RunNode:
 
     Blocks are in list order (head first).  ``stride`` is a multiple of
     ``2**order`` and at least ``2**order``; ``fl`` is the list the node is on.
+    A SINGLE's ``stride`` is not maintained (the hot paths skip the store):
+    read ``2**order`` for it instead.
     """
 
     __slots__ = ("start", "count", "stride", "order", "kind", "fl", "prev", "next")
@@ -204,28 +206,38 @@ class FreeArea:
         Returns False, changing nothing, when the neighbour is not a run, the
         pattern does not continue, or the grown span would overlap another run.
         """
-        size = 1 << fl.order
         x = fl.prev if tail else fl.next
         if x.kind <= SINGLE:
             return False
+        size = 1 << fl.order
         if tail:
             st = x.stride if x.count > 1 else start - x.start
             if not (count == 1 or stride == st) or st < size or st % size:
                 return False
             if start != x.start + x.count * st:
                 return False
-            if not self._may_grow_end(x, start + (count - 1) * st + size):
-                return False
-            x.stride = st
+            if x.kind == INDEXED:
+                starts = self.starts[x.order]
+                i = bisect_left(starts, x.start) + 1
+                if i < len(starts) and starts[i] < start + (count - 1) * st + size:
+                    return False
         else:
             last = start + (count - 1) * stride
             st = x.stride if x.count > 1 else x.start - last
             if not (count == 1 or stride == st) or st < size or st % size:
                 return False
-            if last + st != x.start or not self._may_grow_start(x, start):
+            if last + st != x.start:
                 return False
-            x.stride = st
-            self._restart(x, start)
+            if x.kind == INDEXED:
+                starts = self.starts[x.order]
+                i = bisect_left(starts, x.start)
+                if i:
+                    prev = self.runs[x.order][i - 1]
+                    if prev.start + (prev.count - 1) * prev.stride + size > start:
+                        return False
+                starts[i] = start
+            x.start = start
+        x.stride = st
         x.count += count
         fl.nr += count
         return True
@@ -443,24 +455,17 @@ class FreeArea:
             starts[bisect_left(starts, n.start)] = start
         n.start = start
 
-    def _may_grow_end(self, n: RunNode, end: int) -> bool:
-        if n.kind != INDEXED:
-            return True
-        starts = self.starts[n.order]
-        i = bisect_left(starts, n.start) + 1
-        return i >= len(starts) or starts[i] >= end
-
-    def _may_grow_start(self, n: RunNode, start: int) -> bool:
-        if n.kind != INDEXED:
-            return True
-        i = bisect_left(self.starts[n.order], n.start)
-        return i == 0 or self.runs[n.order][i - 1].span_end <= start
-
     # ------------------------------------------------------------ persistence
     def export(self) -> AreaState:
         """Every list as (start, count, stride, kind) tuples, head first."""
         return tuple(
-            tuple(tuple((n.start, n.count, n.stride, n.kind) for n in self.nodes(fl)) for fl in row)
+            tuple(
+                tuple(
+                    (n.start, n.count, n.stride if n.kind != SINGLE else 1 << n.order, n.kind)
+                    for n in self.nodes(fl)
+                )
+                for fl in row
+            )
             for row in self.lists
         )
 
@@ -503,7 +508,8 @@ class FreeArea:
                     prev = n
                     if n.fl is not fl or n.order != o:
                         errs.append(f"{where}: node claims another list")
-                    if n.count < 1 or n.stride < (1 << o) or n.stride % (1 << o):
+                    bad_stride = n.kind != SINGLE and (n.stride < (1 << o) or n.stride % (1 << o))
+                    if n.count < 1 or bad_stride:
                         errs.append(f"{where}: malformed run {n.count}x{n.stride}")
                     total += max(n.count, 0)
                     if n.kind == SINGLE:

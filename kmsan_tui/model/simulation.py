@@ -293,9 +293,7 @@ class Simulation:
         """mm/page_alloc.c: build_zonelists(): nearest node first, each node's zones high to low."""
         nids = sorted({z.nid for z in self.zones}, key=lambda n: (abs(n - nid), n))
         for n in nids:
-            for zone in sorted((z for z in self.zones if z.nid == n),
-                               key=lambda z: -z.start_pfn):
-                yield zone
+            yield from sorted((z for z in self.zones if z.nid == n), key=lambda z: -z.start_pfn)
 
     # ---------------------------------------------------------------- buddy
 

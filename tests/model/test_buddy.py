@@ -362,7 +362,8 @@ def test_booting_16_tib_contiguous_is_fast_and_small() -> None:
 
 
 # ----------------------------------------------------------------- vmstat
-# /proc/buddyinfo: Node 0, zone    DMA32      1      2      0      2      1      3      4      2      2      1    743
+# /proc/buddyinfo:
+# Node 0, zone    DMA32      1      2      0      2      1      3      4      2      2      1    743
 DMA32 = (1, 2, 0, 2, 1, 3, 4, 2, 2, 1, 743)
 # free pages: 1 + 4 + 0 + 16 + 16 + 96 + 256 + 256 + 512 + 512 + 743*1024 = 762501
 

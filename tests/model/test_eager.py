@@ -101,7 +101,7 @@ def test_discard_pairs_the_leftovers_as_the_kernel_does() -> None:
     want = reference_discard(held)
     free_before = sum(z.nr_free_pages for z in sim.zones)
     sim.run_to("kmsan_init_runtime")
-    for data, (shadow, origin, order) in want.items():
+    for data, (shadow, origin, _order) in want.items():
         page = sim.page(data)
         assert (page.kmsan_shadow, page.kmsan_origin) == (shadow, origin), hex(data)
         assert sim.page(shadow).state is PageState.SHADOW

@@ -172,7 +172,7 @@ def record_future_ranges(sim: Simulation) -> list[tuple[int, int]]:
     for region in sim.memblock.reserved.regions:
         record(0, region.base, region.end)
     record(1, sim.boot_state.data_start, sim.boot_state.data_end)
-    for nid, addr in sorted(sim.boot_state.node_data.items()):
+    for _nid, addr in sorted(sim.boot_state.node_data.items()):
         record(0, addr, addr + 0x4000)
     return [(s, e) for _, s, e in pairs]
 

@@ -1,0 +1,8 @@
+"""The boot: setup_arch() (setup_arch.py), mm_core_init() (mm_init.py), their order (timeline.py)."""
+
+from __future__ import annotations
+
+from kmsan_tui.model.boot.mm_init import chunk_runs
+from kmsan_tui.model.boot.timeline import BootState, BootStep, steps_for
+
+__all__ = ["BootState", "BootStep", "chunk_runs", "steps_for"]
