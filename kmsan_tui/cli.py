@@ -18,7 +18,7 @@ from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import KERNELS, SANITIZERS, STRATEGIES, load_layout, shipped_layouts
 from kmsan_tui.model.simulation import Simulation
-from kmsan_tui.model.workloads import WORKLOADS, iter_workload
+from kmsan_tui.model.workloads import WORKLOADS
 
 DEFAULT_LAYOUT = "qemu-8g"
 EXIT_USAGE = 2
@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="print only the summary")
     run.add_argument("--memblock-debug", action="store_true",
                      help="include memblock=debug lines in the log")
+    run.add_argument("--save", metavar="FILE", help="save the session (replay it with `replay`)")
+
+    replay = sub.add_parser("replay", help="load a saved session, replay it, print the summary")
+    replay.add_argument("file", help="a session saved by `run --save` or the explorer")
+    replay.add_argument("--json", action="store_true")
 
     compare = sub.add_parser("compare", help="the three strategies side by side")
     _add_machine_options(compare, strategy=False)
@@ -116,14 +121,23 @@ def _zone_json(sim: Simulation) -> list[dict[str, Any]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    sim = _simulation(args)
+    from kmsan_tui.session import Command, Session
+
+    overrides = {k: v for k, v in (("sanitizer", args.sanitizer), ("kernel", args.kernel),
+                                   ("lazy_activation", args.lazy_activation),
+                                   ("lazy_storage", args.lazy_storage)) if v is not None}
+    layout = load_layout(args.layout)
+    session = Session(layout, args.strategy or layout.kernel.strategy, args.seed, overrides)
+    sim = session.sim
     target = sim.index_of(args.until) if args.until else len(sim.steps) - 1
     problems: list[str] = []
     steps_out: list[dict[str, Any]] = []
     show = not args.json and not args.quiet
     while sim.current <= target:
         info = sim.step_info[sim.current]
-        events = sim.step()
+        first = len(sim.events)
+        session.apply(Command("step"), checkpoint=False)
+        events = sim.events[first:]
         lines = [e.text for e in events if args.memblock_debug or e.kind != "memblock"]
         steps_out.append({"name": info.name, "source": info.source, "log": lines})
         if show:
@@ -137,14 +151,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workload and not problems:
         update, stop = _progress(args.ops, f"{args.workload}")
         try:
-            for done in iter_workload(sim, args.workload, args.ops):
-                update(done)
+            session.apply(Command("workload", workload=args.workload, ops=args.ops), update,
+                          checkpoint=False)
         finally:
             stop()
         if args.check:
             problems += [f"after workload {args.workload}: {p}" for p in sim.check()]
         if show:
             print(sim.events[-1].text)
+    if args.save:
+        session.save(args.save)
     metrics = sim.metrics()
     if args.json:
         doc = {
@@ -183,6 +199,20 @@ def _print_summary(sim: Simulation) -> None:
     if sim.zones:
         print()
         print(buddyinfo(sim.zones), end="")
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from kmsan_tui.session import Session
+
+    session = Session.load(args.file)
+    if args.json:
+        print(json.dumps({"digest": session.sim.digest(), "commands": len(session.history),
+                          "metrics": session.sim.metrics().as_dict()}, indent=1))
+    else:
+        print(f"{args.file}: {len(session.history)} command(s) replayed, digest "
+              f"{session.sim.digest()}")
+        _print_summary(session.sim)
+    return 0
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -242,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"run": cmd_run, "compare": cmd_compare, "layouts": cmd_layouts,
-                "steps": cmd_steps, "screenshot": cmd_screenshot, None: cmd_tui}
+                "steps": cmd_steps, "screenshot": cmd_screenshot, "replay": cmd_replay, None: cmd_tui}
     try:
         return handlers[args.command](args)
     except UserError as exc:

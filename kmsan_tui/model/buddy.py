@@ -295,21 +295,31 @@ class Zone:
         if end <= start:
             return counts
         nsamples = (end - start + PAGEBLOCK_NR_PAGES - 1) >> _PB
-        sections: list[tuple[int, int]] = []
+        # Sample k is pfn start + k*pageblock_nr_pages, in pageblock pb0 + k.  The
+        # samples inside sections that hold RAM, as sorted k intervals:
+        valid: list[tuple[int, int]] = []
         for a, b in self._present:
             sa = (a >> _SECTION_SHIFT) << _SECTION_SHIFT
             sb = (((b - 1) >> _SECTION_SHIFT) + 1) << _SECTION_SHIFT
-            if sections and sa <= sections[-1][1]:
-                sections[-1] = (sections[-1][0], max(sb, sections[-1][1]))
-            else:
-                sections.append((sa, sb))
+            ka = max(0, -((start - sa) >> _PB))
+            kb = min(nsamples, -((start - sb) >> _PB))
+            if valid and ka <= valid[-1][1]:
+                valid[-1] = (valid[-1][0], max(kb, valid[-1][1]))
+            elif ka < kb:
+                valid.append((ka, kb))
         pb0 = start >> _PB
-        for lo, hi, mt in self._pb.intervals(pb0, pb0 + nsamples):
-            for sa, sb in sections:
-                ka = max(lo - pb0, -((start - sa) >> _PB))
-                kb = min(hi - pb0, -((start - sb) >> _PB))
-                if kb > ka:
-                    counts[_MT[mt]] += kb - ka
+        types = list(self._pb.intervals(pb0, pb0 + nsamples))
+        i = j = 0
+        while i < len(types) and j < len(valid):  # intersect two sorted interval lists
+            lo, hi, mt = types[i]
+            ka, kb = valid[j]
+            a, b = max(lo - pb0, ka), min(hi - pb0, kb)
+            if a < b:
+                counts[_MT[mt]] += b - a
+            if hi - pb0 < kb:
+                i += 1
+            else:
+                j += 1
         return counts
 
     def find_free_block(self, pfn: int) -> tuple[int, int, MigrateType] | None:
@@ -959,12 +969,14 @@ class Zone:
                     return
         reg.insert(i, (start, count, stride, size))
         self._reg_starts.insert(i, start)
-        self._reg_maxend.insert(i, 0)
-        run_max = self._reg_maxend[i - 1] if i else 0
-        for k in range(i, len(reg)):
-            a, na, sa, za = reg[k]
-            run_max = max(run_max, a + (na - 1) * sa + za)
-            self._reg_maxend[k] = run_max
+        end = start + (count - 1) * stride + size
+        maxend = self._reg_maxend
+        maxend.insert(i, max(end, maxend[i - 1] if i else 0))
+        # The running maximum after i only changes until it already exceeds end.
+        k = i + 1
+        while k < len(maxend) and maxend[k] < end:
+            maxend[k] = end
+            k += 1
 
     # ============================================================= invariants
     def check(self) -> list[str]:

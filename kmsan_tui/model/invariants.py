@@ -29,10 +29,10 @@ def check_simulation(sim: Simulation) -> list[str]:
     for start, end, value in sim.kmsan:
         if not isinstance(value, MetaBacking | FixedBacking | MetaPattern):
             continue
-        zone = sim.zone_of(start)
-        if zone is None:
+        owner_zone = sim.zone_of(start)
+        if owner_zone is None:
             continue
-        for run in zone.free_runs_between(start, end):
+        for run in owner_zone.free_runs_between(start, end):
             size = 1 << run.order
             for i in (0, run.count - 1):
                 pfn = run.start_pfn + i * run.stride

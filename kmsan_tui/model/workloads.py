@@ -76,6 +76,7 @@ def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000) -> It
     done = 0
     owner = f"workload:{name}"
     failures_before = sim.counters.workload_failures
+    pressure = False
     while done < ops:
         n = min(chunk, ops - done)
         frees = rng.random(n) < spec.free_probability
@@ -83,9 +84,14 @@ def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000) -> It
         types = rng.choice(len(spec.types), size=n, p=np.array(spec.type_weights))
         nodes = rng.integers(0, len(nids), size=n)
         picks = rng.random(n)
+        managed = sum(z.managed_pages for z in sim.zones)
         for i in range(n):
             live = sim.live
-            if frees[i] and len(live):
+            # Under pressure (below ~2 % free, like the low watermark) kswapd reclaims:
+            # the next operations free instead of allocating.
+            if i % 64 == 0:
+                pressure = sum(z.nr_free_pages for z in sim.zones) * 50 < managed
+            if (frees[i] or pressure) and len(live):
                 sim.free_pages(live.pfns[int(picks[i] * len(live))], quiet=True)
             else:
                 pfn = sim.alloc_pages(int(orders[i]), spec.types[int(types[i])], owner,

@@ -58,7 +58,7 @@ class Session:
         self.sim = self._fresh()
 
     def _fresh(self) -> Simulation:
-        return Simulation(self.layout, self.strategy, self.seed, **self.overrides)  # type: ignore[arg-type]
+        return Simulation(self.layout, self.strategy, self.seed, **self.overrides)
 
     # -------------------------------------------------------------- commands
 
@@ -67,14 +67,16 @@ class Session:
         if len(self._undo) > MAX_CHECKPOINTS:
             del self._undo[0]
 
-    def apply(self, command: Command,
-              progress: Callable[[int], None] | None = None) -> None:
-        """Run one command on the simulation and record it."""
-        self._checkpoint()
+    def apply(self, command: Command, progress: Callable[[int], None] | None = None,
+              checkpoint: bool = True) -> None:
+        """Run one command on the simulation and record it (undoable with a checkpoint)."""
+        if checkpoint:
+            self._checkpoint()
         try:
             self._run(self.sim, command, progress)
         except Exception:
-            self.sim, _ = self._undo.pop()
+            if checkpoint:
+                self.sim, _ = self._undo.pop()
             raise
         self.history.append(command)
 

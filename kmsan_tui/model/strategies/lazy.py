@@ -52,7 +52,8 @@ class LazyStrategy(StrategyBase):
         return 16 if self.storage == "page_ext" else 0
 
     def _give_metadata(self, sim: Simulation, pfn: int, order: int, reason: str) -> bool:
-        nid = sim.zone_of(pfn).nid if sim.zone_of(pfn) else 0
+        home = sim.zone_of(pfn)
+        nid = home.nid if home is not None else 0
         shadow = sim.alloc_pages_raw(order, MigrateType.UNMOVABLE, nid)
         origin = sim.alloc_pages_raw(order, MigrateType.UNMOVABLE, nid) if shadow is not None \
             else None
@@ -122,8 +123,8 @@ class LazyStrategy(StrategyBase):
                                         "metadata nor a blind-spot record")
         for data, (shadow, origin, order) in self.meta_blocks.items():
             for block in (shadow, origin):
-                zone = sim.zone_of(block)
-                got = zone.allocated_block(block) if zone else None
+                meta_zone = sim.zone_of(block)
+                got = meta_zone.allocated_block(block) if meta_zone else None
                 if got is None or got[0] != block or got[1] != order:
                     problems.append(f"lazy: metadata block {block:#x} of data {data:#x} is not an "
                                     f"allocated order-{order} block")

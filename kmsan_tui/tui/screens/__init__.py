@@ -1,0 +1,1 @@
+"""Screens: the explorer, the comparison, and the small dialogs they open."""

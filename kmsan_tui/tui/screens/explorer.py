@@ -1,0 +1,506 @@
+"""The explorer: timeline, memory map, inspector and the panels below them.
+
+The screen owns the ``Runner`` (and through it the session). Keys and widget
+messages become commands, queued and run one at a time in a thread worker; each
+finished command posts a ``Frame`` that the screen binds into every widget. The
+cursor, zoom and palette are view state: the screen keeps them and binds them too.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from kmsan_tui.model.errors import UserError
+from kmsan_tui.model.layout import STRATEGIES, load_layout, shipped_layouts
+from kmsan_tui.model.workloads import WORKLOADS
+from kmsan_tui.tui import palettes
+from kmsan_tui.tui.fmt import parse_location
+from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
+from kmsan_tui.tui.mapcells import MapIndex
+from kmsan_tui.tui.messages import (
+    FollowRequested,
+    PageSelected,
+    RunToRequested,
+    StepRequested,
+    ZoomRequested,
+)
+from kmsan_tui.tui.runner import Cancelled, Runner
+from kmsan_tui.tui.screens.pick import PickScreen
+from kmsan_tui.tui.screens.prompt import PromptScreen
+from kmsan_tui.tui.screens.workload import WorkloadScreen
+from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
+from kmsan_tui.tui.widgets.frag_chart import FragChart
+from kmsan_tui.tui.widgets.free_lists import FreeLists
+from kmsan_tui.tui.widgets.kernel_log import KernelLog
+from kmsan_tui.tui.widgets.map_legend import MapLegend
+from kmsan_tui.tui.widgets.memory_map import MemoryMap
+from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
+from kmsan_tui.tui.widgets.page_inspector import PageInspector
+from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
+from kmsan_tui.tui.widgets.status_bar import StatusBar
+
+Job = Callable[[], Frame]
+SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
+
+
+class FrameReady(Message):
+    """A command (or part of one) finished: here is the state to show."""
+
+    def __init__(self, frame: Frame, final: bool) -> None:
+        self.frame = frame
+        self.final = final
+        super().__init__()
+
+
+class CommandFailed(Message):
+    """A command stopped with an error; the session is unchanged by it."""
+
+    def __init__(self, text: str, severity: str) -> None:
+        self.text = text
+        self.severity = severity
+        super().__init__()
+
+
+class Progressed(Message):
+    """A long command reports how far it is."""
+
+    def __init__(self, done: int, total: int, what: str) -> None:
+        self.done, self.total, self.what = done, total, what
+        super().__init__()
+
+
+class ExplorerScreen(Screen[None]):
+    """Boot a machine step by step and watch its memory."""
+
+    BINDINGS: ClassVar[list[BindingType]] = list(EXPLORER_BINDINGS)
+
+    frame: reactive[Frame | None] = reactive(None)
+    """The state every widget draws."""
+    cursor: reactive[int] = reactive(0)
+    """The pfn under the map cursor (the inspected page)."""
+    zoom: reactive[int] = reactive(0)
+    """Pages per map cell; 0 fits the whole machine."""
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    """The colours of page states."""
+    reference: reactive[MapIndex | None] = reactive(None)
+    """The state before the last command, for the map's change marks."""
+    busy: reactive[bool] = reactive(False)
+    """A command is running."""
+    autoplay_speed: reactive[float] = reactive(0.0)
+    """Autoplay steps per second; 0 when paused."""
+
+    def __init__(self, runner: Runner, *, animate: bool = True) -> None:
+        super().__init__()
+        self.runner = runner
+        self.animate = animate
+        self._queue: deque[tuple[str, Job]] = deque()
+        self._cancel = threading.Event()
+        self._trail: list[int] = []  # pfns to go back to after following pointers
+        self._speed = 2.0
+        self._autoplay_timer = None
+        frame = runner.frame if runner.frame is not None else runner.start()
+        self.set_reactive(ExplorerScreen.frame, frame)
+        self.set_reactive(ExplorerScreen.cursor, self._initial_cursor(frame))
+        self.set_reactive(ExplorerScreen.reference,
+                          frame.before.index if frame.before is not None else None)
+
+    @staticmethod
+    def _initial_cursor(frame: Frame) -> int:
+        return min(0x1000, frame.index.span - 1)  # 16 MiB: the start of ZONE_DMA32
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status-bar").data_bind(ExplorerScreen.frame)
+        with Horizontal(id="top"):
+            yield BootTimeline(id="timeline").data_bind(ExplorerScreen.frame)
+            with Vertical(id="map-panel"):
+                memory_map = MemoryMap(id="map").data_bind(
+                    ExplorerScreen.frame, ExplorerScreen.cursor, ExplorerScreen.zoom,
+                    ExplorerScreen.palette, ExplorerScreen.reference)
+                memory_map.animate_changes = self.animate
+                yield memory_map
+                yield MapLegend(id="legend").data_bind(ExplorerScreen.frame,
+                                                       ExplorerScreen.palette)
+        with Horizontal(id="bottom"):
+            yield PageInspector(id="inspector").data_bind(ExplorerScreen.frame,
+                                                          ExplorerScreen.cursor)
+            with TabbedContent(id="tabs"):
+                with TabPane("Free lists", id="free-lists"):
+                    yield FreeLists(id="free-lists-panel").data_bind(ExplorerScreen.frame)
+                with TabPane("Shadow regions", id="regions"):
+                    yield ShadowRegions(id="regions-panel").data_bind(ExplorerScreen.frame)
+                with TabPane("Metrics", id="metrics"):
+                    yield MetricsPanel(id="metrics-panel").data_bind(ExplorerScreen.frame)
+                with TabPane("Fragmentation", id="chart"):
+                    yield FragChart(id="chart-panel").data_bind(ExplorerScreen.frame)
+                with TabPane("Kernel log", id="log"):
+                    yield KernelLog(id="log-panel").data_bind(ExplorerScreen.frame)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(MemoryMap).focus()
+        self.query_one("#inspector").border_title = "struct page"
+        self.query_one("#timeline").border_title = "Boot timeline"
+
+    # ------------------------------------------------------------------ frames
+
+    def watch_frame(self, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        self.reference = frame.before.index if frame.before is not None else None
+        span = frame.index.span
+        if self.cursor >= span:
+            self.cursor = span - 1
+
+    def watch_busy(self, busy: bool) -> None:
+        self.set_class(busy, "-busy")
+        if not busy:
+            self.query_one(StatusBar).progress = None
+            self._update_activity()
+
+    def _update_activity(self, running: str = "") -> None:
+        if running:
+            text = f"⏳ {running}…  (esc stops)"
+        elif self.autoplay_speed:
+            text = f"▶ autoplay {self.autoplay_speed:g} steps/s  (space pauses)"
+        else:
+            text = ""
+        self.query_one(StatusBar).activity = text
+
+    @on(FrameReady)
+    def _frame_ready(self, message: FrameReady) -> None:
+        self.frame = message.frame
+        if message.final:
+            self._finish()
+
+    @on(CommandFailed)
+    def _command_failed(self, message: CommandFailed) -> None:
+        self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
+                    timeout=6 if message.severity == "error" else 3)
+        self._queue.clear()
+        self._stop_autoplay()
+        self._finish()
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        self.query_one(StatusBar).progress = (message.done, message.total)
+        self._update_activity(f"{message.what} {message.done:,}/{message.total:,}")
+
+    def _finish(self) -> None:
+        self.busy = False
+        self._pump()
+
+    # ------------------------------------------------------------------ commands
+
+    def submit(self, label: str, job: Job) -> None:
+        """Queue a command; it runs after the ones before it, off the UI thread."""
+        self._queue.append((label, job))
+        self._pump()
+
+    def _pump(self) -> None:
+        if self.busy or not self._queue:
+            return
+        label, job = self._queue.popleft()
+        self.busy = True
+        self._cancel.clear()
+        self._update_activity(label)
+        self._run_job(job)
+
+    @work(thread=True, group="command", exit_on_error=False)
+    def _run_job(self, job: Job) -> None:
+        try:
+            frame = job()
+        except Cancelled as exc:
+            self.post_message(CommandFailed(str(exc), "warning"))
+        except UserError as exc:
+            self.post_message(CommandFailed(str(exc), "warning"))
+        except Exception as exc:  # a model bug: report it, keep the explorer alive
+            self.post_message(CommandFailed(f"model error: {type(exc).__name__}: {exc}",
+                                            "error"))
+        else:
+            self.post_message(FrameReady(frame, final=True))
+
+    def _on_frame(self, frame: Frame) -> None:
+        """Intermediate frames of a long command (called in the worker thread)."""
+        self.post_message(FrameReady(frame, final=False))
+
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        self.post_message(Progressed(done, total, what))
+
+    @property
+    def idle(self) -> bool:
+        """No command running or queued (tests and benchmarks wait for this)."""
+        return not self.busy and not self._queue
+
+    # ------------------------------------------------------------------ boot actions
+
+    def action_step(self) -> None:
+        self.submit("step", self.runner.step)
+
+    @on(StepRequested)
+    def _step_requested(self) -> None:
+        self.action_step()
+
+    def action_undo(self) -> None:
+        self.submit("step back", self.runner.undo)
+
+    def action_next_initcall(self) -> None:
+        self.submit("next init call",
+                    lambda: self.runner.next_change(cancel=self._cancel.is_set))
+
+    def action_run_all(self) -> None:
+        if self.frame is not None:
+            self.run_to(self.frame.nsteps - 1)
+
+    def run_to(self, index: int) -> None:
+        self.submit("running", lambda: self.runner.run_to(
+            index, cancel=self._cancel.is_set, on_frame=self._on_frame,
+            progress=self._on_progress))
+
+    @on(RunToRequested)
+    def _run_to_requested(self, message: RunToRequested) -> None:
+        self.run_to(message.index)
+
+    def action_run_to(self) -> None:
+        if self.frame is None:
+            return
+        options = [(name, f"{i + 1:2d} {name}") for i, name in enumerate(self.frame.sim.steps)]
+        steps = self.frame.sim.steps
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.run_to(steps.index(name))
+
+        self.app.push_screen(PickScreen("Run to step", options,
+                                        highlight=steps[self.frame.step_index - 1]
+                                        if self.frame.step_index else None), chosen)
+
+    def action_autoplay(self) -> None:
+        if self.autoplay_speed:
+            self._stop_autoplay()
+        else:
+            self.autoplay_speed = self._speed
+            self._autoplay_timer = self.set_interval(1 / self._speed, self._autoplay_tick)
+        self._update_activity()
+
+    def action_speed(self, factor: float) -> None:
+        self._speed = min(SPEEDS[-1], max(SPEEDS[0], self._speed * factor))
+        if self.autoplay_speed:
+            self._stop_autoplay()
+            self.action_autoplay()
+        else:
+            self.notify(f"autoplay speed {self._speed:g} steps/s", timeout=1.5)
+
+    def _autoplay_tick(self) -> None:
+        if self.frame is None or not self.idle:
+            return
+        if self.frame.sim.done:
+            self._stop_autoplay()
+            self.notify("the boot has finished")
+            return
+        self.action_step()
+
+    def _stop_autoplay(self) -> None:
+        if self._autoplay_timer is not None:
+            self._autoplay_timer.stop()
+            self._autoplay_timer = None
+        self.autoplay_speed = 0.0
+        self._update_activity()
+
+    def action_stop(self) -> None:
+        if self.query_one(FreeLists).collapse():
+            return
+        self._queue.clear()
+        self._cancel.set()
+        self._stop_autoplay()
+
+    # ------------------------------------------------------------------ machine actions
+
+    def switch_strategy(self, strategy: str) -> None:
+        if self.frame is not None and strategy == self.frame.strategy:
+            self.notify(f"already {strategy}", timeout=1.5)
+            return
+        self.submit(f"switching to {strategy}", lambda: self.runner.switch(
+            strategy, cancel=self._cancel.is_set, progress=self._on_progress))
+
+    def action_strategy(self, strategy: str) -> None:
+        self.switch_strategy(strategy)
+
+    def action_cycle_strategy(self) -> None:
+        if self.frame is not None:
+            i = STRATEGIES.index(self.frame.strategy) if self.frame.strategy in STRATEGIES else 0
+            self.switch_strategy(STRATEGIES[(i + 1) % len(STRATEGIES)])
+
+    def action_workload(self) -> None:
+        if self.frame is None:
+            return
+
+        def chosen(choice: tuple[str, int, int] | None) -> None:
+            if choice:
+                self.run_workload(*choice)
+
+        self.app.push_screen(WorkloadScreen(sorted(WORKLOADS), self.frame.seed), chosen)
+
+    def run_workload(self, name: str, ops: int, seed: int | None = None) -> None:
+        self.submit(f"workload {name}", lambda: self.runner.workload(
+            name, ops, seed, cancel=self._cancel.is_set, progress=self._on_progress))
+
+    def action_load_layout(self) -> None:
+        options = [(name, name) for name in shipped_layouts()]
+        options.append(("", "a TOML file…"))
+
+        def chosen(name: str | None) -> None:
+            if name == "":
+                self.app.push_screen(PromptScreen("Layout file", "path/to/layout.toml"),
+                                     lambda path: self.load_layout(path) if path else None)
+            elif name:
+                self.load_layout(name)
+
+        self.app.push_screen(PickScreen("Load layout", options), chosen)
+
+    def load_layout(self, name: str) -> None:
+        try:
+            layout = load_layout(name)
+        except UserError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self._trail.clear()
+        self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout))
+
+    def action_save_session(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self.submit("saving", lambda: self._save(path))
+
+        self.app.push_screen(PromptScreen("Save session to", "session.json", "session.json"),
+                             chosen)
+
+    def _save(self, path: str) -> Frame:
+        saved = self.runner.save(path)
+        self.app.call_from_thread(self.notify, f"saved {saved}")
+        assert self.runner.frame is not None
+        return self.runner.frame
+
+    def action_open_session(self) -> None:
+        def chosen(path: str | None) -> None:
+            if path:
+                self.submit(f"opening {path}", lambda: self.runner.open(path))
+
+        self.app.push_screen(PromptScreen("Open session", "session.json"), chosen)
+
+    def action_screenshot(self, path: str | None = None) -> None:
+        target = Path(path or f"kmsan-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg")
+        saved = self.app.save_screenshot(target.name, str(target.parent))
+        self.notify(f"screenshot saved to {saved}")
+
+    def action_compare(self) -> None:
+        from kmsan_tui.tui.screens.compare import CompareScreen
+
+        if self.frame is not None:
+            self.app.push_screen(CompareScreen(self.runner.session, self.frame, self.cursor,
+                                               self.palette))
+
+    # ------------------------------------------------------------------ navigation
+
+    @on(PageSelected)
+    def _page_selected(self, message: PageSelected) -> None:
+        self.go_to_pfn(message.pfn, remember=message.follow)
+
+    def go_to_pfn(self, pfn: int, remember: bool = False) -> None:
+        if self.frame is None:
+            return
+        pfn = min(max(pfn, 0), self.frame.index.span - 1)
+        if remember and pfn != self.cursor:
+            self._trail.append(self.cursor)
+        self.cursor = pfn
+
+    @on(ZoomRequested)
+    def _zoom_requested(self, message: ZoomRequested) -> None:
+        self.zoom = message.pages_per_cell
+
+    def action_zoom(self, direction: int) -> None:
+        self.zoom = self.query_one(MemoryMap).zoom_step(direction)
+
+    def action_zoom_fit(self) -> None:
+        self.zoom = 0
+
+    @on(FollowRequested)
+    def _follow_requested(self, message: FollowRequested) -> None:
+        self.action_follow(message.kind)
+
+    def action_follow(self, kind: str) -> None:
+        """Follow the inspected page's shadow/origin pointer, its data page, or go back."""
+        if self.frame is None:
+            return
+        if kind == "back":
+            if self._trail:
+                self.cursor = self._trail.pop()
+            else:
+                self.notify("nothing to go back to", timeout=2)
+            return
+        view = self.frame.sim.page(self.cursor)
+        target = {"shadow": view.kmsan_shadow, "origin": view.kmsan_origin,
+                  "data": view.meta_for}[kind]
+        if target is None:
+            what = {"shadow": "no shadow pointer", "origin": "no origin pointer",
+                    "data": "not a shadow or origin page"}[kind]
+            self.notify(f"pfn {self.cursor:#x}: {what}", timeout=2.5)
+            return
+        self.go_to_pfn(target, remember=True)
+
+    def action_goto(self) -> None:
+        self.app.push_screen(
+            PromptScreen("Go to", "pfn 0x1234 · phys 0x40000000 · 4G · a step · a zone"),
+            self.go_to)
+
+    def go_to(self, text: str | None) -> None:
+        """Go to a pfn, a physical address, a zone (map cursor) or a boot step (run to it)."""
+        if not text or self.frame is None:
+            return
+        location = parse_location(text)
+        if location is not None:
+            kind, value = location
+            self.go_to_pfn(value if kind == "pfn" else value >> 12, remember=True)
+            return
+        wanted = text.strip().lower()
+        steps = self.frame.sim.steps
+        if wanted in steps:
+            self.run_to(steps.index(wanted))
+            return
+        for zone in self.frame.free:
+            names = {zone.name.lower(), f"node {zone.nid} {zone.name}".lower(),
+                     f"n{zone.nid} {zone.name}".lower()}
+            if wanted in names:
+                self.go_to_pfn(zone.start_pfn, remember=True)
+                return
+        self.notify(f"{text!r}: not a pfn, an address, a step or a zone", severity="warning")
+
+    def action_focus_panel(self, panel: str) -> None:
+        target = {"timeline": "#steps", "map": "#map", "inspector": "#inspector"}[panel]
+        self.query_one(target).focus()
+
+    def action_tab(self, tab: str) -> None:
+        tabs = self.query_one(TabbedContent)
+        tabs.active = tab
+        pane = tabs.get_pane(tab)
+        for widget in pane.query("*"):
+            if widget.focusable:
+                widget.focus()
+                break
+
+    def set_palette(self, palette: str) -> None:
+        self.palette = palette
