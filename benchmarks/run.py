@@ -87,14 +87,15 @@ def buddy_throughput() -> float:
 
 def main() -> int:
     layouts = sys.argv[1:] or shipped_layouts()
+    # Boots first: a child's peak RSS (ru_maxrss) includes what its parent had mapped when
+    # it forked, so the reference's buffer must not exist yet.
+    results = {(name, strategy): boot(name, strategy) for name in layouts
+               for strategy in STRATEGIES}
+    refs = {name: memmap_reference(load_layout(name).ram_bytes >> 12) for name in layouts}
     rows = []
-    refs: dict[str, tuple[float, bool]] = {}
     for name in layouts:
-        layout = load_layout(name)
-        pages = layout.ram_bytes >> 12
-        refs[name] = memmap_reference(pages)
         for strategy in STRATEGIES:
-            result = boot(name, strategy)
+            result = results[(name, strategy)]
             rows.append((name, strategy, result))
             ref, extrapolated = refs[name]
             if "error" in result:

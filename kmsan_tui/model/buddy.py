@@ -32,7 +32,6 @@ from typing import Any
 from kmsan_tui.model.constants import (
     MAX_PAGE_ORDER,
     NR_PAGE_ORDERS,
-    PAGEBLOCK_NR_PAGES,
     PAGEBLOCK_ORDER,
     PAGES_PER_SECTION,
     MigrateType,
@@ -44,6 +43,8 @@ from kmsan_tui.model.freearea import (
     FreeList,
     PageblockMap,
     RunNode,
+    canonical_runs,
+    overlap_first,
 )
 
 __all__ = [
@@ -67,7 +68,6 @@ _FALLBACKS: tuple[tuple[int, int], ...] = (
     (_RECLAIMABLE, _UNMOVABLE),  # MIGRATE_MOVABLE
     (_UNMOVABLE, _MOVABLE),  # MIGRATE_RECLAIMABLE
 )
-_PB = PAGEBLOCK_ORDER
 _MAX = MAX_PAGE_ORDER
 _SECTION_SHIFT = PAGES_PER_SECTION.bit_length() - 1
 _sort_key = itemgetter(0, 1)  # (pfn, order) of tuples built for sorting
@@ -118,71 +118,6 @@ class FreeRun:
         return self.start_pfn + (self.count - 1) * self.stride + (1 << self.order)
 
 
-def _overlap_first(
-    b: int, nb: int, sb: int, zb: int, a: int, na: int, sa: int, za: int
-) -> int | None:
-    """Smallest j such that block j of run B overlaps some block of run A, else None.
-
-    Runs are (first pfn, count, stride, block size).  Equal strides (or a lone
-    block) are solved in closed form: B_j - A_i = d + m*s must lie in
-    (-zb, za) for some m = j - i.  Unequal strides fall back to a walk over
-    B's blocks inside A's span (only interleaved hand-overs get there).
-    """
-    a_end = a + (na - 1) * sa + za
-    b_end = b + (nb - 1) * sb + zb
-    if a_end <= b or b_end <= a:
-        return None
-    if na == 1 or nb == 1 or sa == sb:
-        s = sb if na == 1 else sa
-        d = b - a
-        m_lo = max(-(na - 1), (-zb - d) // s + 1)
-        m_hi = min(nb - 1, -((d - za) // s) - 1)
-        if m_lo > m_hi:
-            return None
-        return max(0, m_lo)
-    j = max(0, (a - zb - b) // sb + 1)
-    while j < nb:
-        p = b + j * sb
-        if p >= a_end:
-            return None
-        if _overlap_first(p, 1, sb, zb, a, na, sa, za) is not None:
-            return j
-        j += 1
-    return None
-
-
-def _canonical(nodes: Iterator[RunNode], size: int) -> Iterator[tuple[int, int, int]]:
-    """Greedy maximal runs (start, count, stride) of a list, independent of storage."""
-    cs = cc = ct = 0
-    have = False
-    for n in nodes:
-        s, c = n.start, n.count
-        t = n.stride if c > 1 else size
-        if not have:
-            cs, cc, ct, have = s, c, t, True
-            continue
-        if cc == 1:
-            d = s - cs
-            if d >= size and d % size == 0:
-                if c == 1 or t == d:
-                    cc, ct = c + 1, d
-                    continue
-                yield cs, 2, d
-                cs, cc, ct = s + t, c - 1, t if c > 2 else size
-                continue
-        elif s == cs + cc * ct:
-            if c == 1 or t == ct:
-                cc += c
-                continue
-            yield cs, cc + 1, ct
-            cs, cc, ct = s + t, c - 1, t if c > 2 else size
-            continue
-        yield cs, cc, ct
-        cs, cc, ct = s, c, t
-    if have:
-        yield cs, cc, ct
-
-
 class Zone:
     """One ``struct zone``: free lists, pageblock types and the blocks handed out."""
 
@@ -193,13 +128,14 @@ class Zone:
         start_pfn: int,
         end_pfn: int,
         present_ranges: Sequence[tuple[int, int]] | None = None,
+        pageblock_order: int = PAGEBLOCK_ORDER,
     ) -> None:
         """Zone spanning ``[start_pfn, end_pfn)``; RAM only in ``present_ranges``.
 
         Every pageblock starts MIGRATE_MOVABLE (mm/mm_init.c memmap_init_range)
         and nothing is free until :meth:`free_pages_core` hands pages over.
         """
-        self._setup(nid, name, start_pfn, end_pfn, present_ranges)
+        self._setup(nid, name, start_pfn, end_pfn, present_ranges, pageblock_order)
 
     def _setup(
         self,
@@ -208,9 +144,16 @@ class Zone:
         start_pfn: int,
         end_pfn: int,
         present_ranges: Sequence[tuple[int, int]] | None,
+        pageblock_order: int = PAGEBLOCK_ORDER,
     ) -> None:
         if start_pfn < 0 or end_pfn < start_pfn:
             raise ValueError(f"bad zone span [{start_pfn:#x}, {end_pfn:#x})")
+        # pageblock_order: HUGETLB_PAGE_ORDER (9) on x86_64, or MAX_PAGE_ORDER (10) in
+        # kernels built without CONFIG_HUGETLB_PAGE (the tinyconfig of the 6.1 logs).
+        if not 1 <= pageblock_order <= MAX_PAGE_ORDER:
+            raise ValueError(f"bad pageblock_order {pageblock_order}")
+        self._pbo = pageblock_order
+        self._pbn = 1 << pageblock_order
         self.nid = nid
         self.name = name
         self.start_pfn = start_pfn
@@ -231,8 +174,8 @@ class Zone:
         self.managed_pages = 0
         self.comm = "swapper/0"
         self._area = FreeArea()
-        last_pb = ((end_pfn - 1) >> _PB) + 1 if end_pfn > start_pfn else start_pfn >> _PB
-        self._pb = PageblockMap(start_pfn >> _PB, last_pb, _MOVABLE)
+        last_pb = ((end_pfn - 1) >> self._pbo) + 1 if end_pfn > start_pfn else start_pfn >> self._pbo
+        self._pb = PageblockMap(start_pfn >> self._pbo, last_pb, _MOVABLE)
         # head pfn -> order | migratetype << 4, for every block alloc_pages handed out
         self._alloc: dict[int, int] = {}
         self._alloc_keys: list[int] | None = []  # sorted heads, None = stale (rebuilt lazily)
@@ -243,6 +186,11 @@ class Zone:
         self._reg_maxend: list[int] = []
 
     # ================================================================ queries
+    @property
+    def pageblock_order(self) -> int:
+        """pageblock_order of this kernel build."""
+        return self._pbo
+
     @property
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES: pages on the free lists."""
@@ -275,13 +223,13 @@ class Zone:
         """That list as maximal runs of equally spaced blocks, head first."""
         mt = _MT[migratetype]
         nodes = FreeArea.nodes(self._area.lists[migratetype][order])
-        for s, c, t in _canonical(nodes, 1 << order):
+        for s, c, t in canonical_runs(nodes, 1 << order):
             yield FreeRun(s, c, t, order, mt)
 
     def pageblock_migratetype(self, pfn: int) -> MigrateType:
         """get_pfnblock_migratetype() for a pfn of the zone."""
         self._require_in_zone(pfn)
-        return _MT[self._pb.get(pfn >> _PB)]
+        return _MT[self._pb.get(pfn >> self._pbo)]
 
     def pageblock_counts(self) -> dict[MigrateType, int]:
         """"Number of blocks type" (mm/vmstat.c pagetypeinfo_showblockcount_print).
@@ -294,20 +242,20 @@ class Zone:
         start, end = self.start_pfn, self.end_pfn
         if end <= start:
             return counts
-        nsamples = (end - start + PAGEBLOCK_NR_PAGES - 1) >> _PB
+        nsamples = (end - start + self._pbn - 1) >> self._pbo
         # Sample k is pfn start + k*pageblock_nr_pages, in pageblock pb0 + k.  The
         # samples inside sections that hold RAM, as sorted k intervals:
         valid: list[tuple[int, int]] = []
         for a, b in self._present:
             sa = (a >> _SECTION_SHIFT) << _SECTION_SHIFT
             sb = (((b - 1) >> _SECTION_SHIFT) + 1) << _SECTION_SHIFT
-            ka = max(0, -((start - sa) >> _PB))
-            kb = min(nsamples, -((start - sb) >> _PB))
+            ka = max(0, -((start - sa) >> self._pbo))
+            kb = min(nsamples, -((start - sb) >> self._pbo))
             if valid and ka <= valid[-1][1]:
                 valid[-1] = (valid[-1][0], max(kb, valid[-1][1]))
             elif ka < kb:
                 valid.append((ka, kb))
-        pb0 = start >> _PB
+        pb0 = start >> self._pbo
         types = list(self._pb.intervals(pb0, pb0 + nsamples))
         i = j = 0
         while i < len(types) and j < len(valid):  # intersect two sorted interval lists
@@ -453,7 +401,7 @@ class Zone:
             return
         size = 1 << order
         last = pfn + (count - 1) * stride
-        mt = self._pb.uniform(pfn >> _PB, ((last + size - 1) >> _PB) + 1)
+        mt = self._pb.uniform(pfn >> self._pbo, ((last + size - 1) >> self._pbo) + 1)
         # No block can merge when the order is MAX_PAGE_ORDER (split_large_buddy's
         # pageblock halves re-merge as both have type mt) or when no free block
         # sits within a buddy's reach; then the run goes to the tail in one step.
@@ -473,17 +421,17 @@ class Zone:
         # mm/page_alloc.c split_large_buddy(): a block larger than a pageblock is
         # freed one pageblock at a time, each with its own pageblock's type.
         pb = self._pb
-        if order <= _PB:
-            mt = pb.single if pb.single >= 0 else pb.get(pfn >> _PB)
+        if order <= self._pbo:
+            mt = pb.single if pb.single >= 0 else pb.get(pfn >> self._pbo)
             self._free_one(pfn, order, mt, to_tail, boot)
             return
-        mt = pb.uniform(pfn >> _PB, (pfn + (1 << order)) >> _PB)
+        mt = pb.uniform(pfn >> self._pbo, (pfn + (1 << order)) >> self._pbo)
         if mt >= 0:
             # Halves of one type re-merge at once: skip the detour.
             self._free_one(pfn, order, mt, to_tail, boot)
             return
-        for p in range(pfn, pfn + (1 << order), PAGEBLOCK_NR_PAGES):
-            self._free_one(p, _PB, pb.get(p >> _PB), to_tail, boot)
+        for p in range(pfn, pfn + (1 << order), self._pbn):
+            self._free_one(p, self._pbo, pb.get(p >> self._pbo), to_tail, boot)
 
     # =================================================================== free
     def free_pages(self, pfn: int, order: int) -> None:
@@ -496,11 +444,11 @@ class Zone:
             raise BadPage(pfn, self._bad_free_reason(pfn, order, code), self.comm)
         del self._alloc[pfn]
         self._alloc_keys = None
-        if order > _PB:
+        if order > self._pbo:
             self._split_large_buddy(pfn, order, False, False)
             return
         pb = self._pb
-        mt = pb.single if pb.single >= 0 else pb.get(pfn >> _PB)
+        mt = pb.single if pb.single >= 0 else pb.get(pfn >> self._pbo)
         self._free_one(pfn, order, mt, False, False)
 
     def make_alloc_exact(self, pfn: int, nr_pages: int) -> None:
@@ -546,7 +494,7 @@ class Zone:
         # find_buddy_page_pfn(): buddy_pfn = pfn ^ (1 << order); it must be a free
         # block of exactly this order in this zone (page_is_buddy()).  Below
         # pageblock_order buddies merge whatever their migratetype.
-        while order < _PB:
+        while order < self._pbo:
             bp = pfn ^ size
             n = b.get(bp)
             if n is None:
@@ -585,11 +533,11 @@ class Zone:
                 # Never merge a pageblock without fallbacks (HIGHATOMIC, ISOLATE)
                 # with one of another type; a mergeable buddy takes our type
                 # ("Match buddy type" in __free_one_page).
-                bmt = pb.single if pb.single >= 0 else pb.get(bp >> _PB)
+                bmt = pb.single if pb.single >= 0 else pb.get(bp >> self._pbo)
                 if bmt != mt:
                     if bmt >= _PCPTYPES or mt >= _PCPTYPES:
                         break
-                    pb.set_range(bp >> _PB, (bp >> _PB) + 1, mt)
+                    pb.set_range(bp >> self._pbo, (bp >> self._pbo) + 1, mt)
                 if n.kind == SINGLE:
                     p = n.prev
                     x = n.next
@@ -767,11 +715,11 @@ class Zone:
         lists = self._area.lists
         # __rmqueue_claim(): the largest fallback block first, to take ownership
         # of whole pageblocks and keep future requests of our type together.
-        min_order = _PB if nofragment and order < _PB else order
+        min_order = self._pbo if nofragment and order < self._pbo else order
         for co in range(_MAX, min_order - 1, -1):
             # should_try_claim_block(): a claim is worth it for big blocks or for
             # unmovable/reclaimable requests, which fragment permanently.
-            if not (co >= _PB // 2 or mt == _UNMOVABLE or mt == _RECLAIMABLE):
+            if not (co >= self._pbo // 2 or mt == _UNMOVABLE or mt == _RECLAIMABLE):
                 break
             fmt = self._first_fallback(co, mt)
             if fmt < 0:
@@ -799,14 +747,14 @@ class Zone:
         area = self._area
         head = fl.next
         pfn = head.start
-        if co >= _PB:
+        if co >= self._pbo:
             # Take ownership for orders >= pageblock_order: change_pageblock_range().
             area.take_block(head, 0)
-            self._pb.set_range(pfn >> _PB, (pfn + (1 << co)) >> _PB, start_mt)
+            self._pb.set_range(pfn >> self._pbo, (pfn + (1 << co)) >> self._pbo, start_mt)
             self._expand(pfn, order, co, start_mt)
             return pfn
-        start = pfn & -PAGEBLOCK_NR_PAGES
-        end = start + PAGEBLOCK_NR_PAGES
+        start = pfn & -self._pbn
+        end = start + self._pbn
         # prep_move_freepages_block(): never touch a pageblock straddling the zone.
         if start < self.start_pfn or end > self.end_pfn:
             return None
@@ -828,10 +776,10 @@ class Zone:
         elif block_mt == _MOVABLE:
             # Unmovable/reclaimable falling back to a movable block: every
             # non-movable page in it is compatible.
-            alike = PAGEBLOCK_NR_PAGES - (free_pages + movable)
+            alike = self._pbn - (free_pages + movable)
         else:
             alike = 0
-        if free_pages + alike >= PAGEBLOCK_NR_PAGES // 2:
+        if free_pages + alike >= self._pbn // 2:
             self._move_freepages_block(start, start_mt)
             return self._smallest(order, start_mt)
         return None
@@ -856,12 +804,12 @@ class Zone:
         """
         area = self._area
         lo = max(start, self.start_pfn)
-        for p, o, _, _ in self._free_blocks_in(lo, start + PAGEBLOCK_NR_PAGES):
+        for p, o, _, _ in self._free_blocks_in(lo, start + self._pbn):
             hit = area.lookup(o, p)  # earlier moves may have split the run
             if hit is not None:
                 area.take_block(*hit)
                 area.add_single(area.lists[new_mt][o], p, True)
-        pb = start >> _PB
+        pb = start >> self._pbo
         self._pb.set_range(pb, pb + 1, new_mt)
 
     def set_pageblock_migratetype(self, pfn: int, mt: MigrateType) -> None:
@@ -876,31 +824,31 @@ class Zone:
         self._require_in_zone(pfn)
         if not 0 <= mt < NR_MIGRATETYPES:
             raise ValueError(f"bad migratetype {mt}")
-        pb = pfn >> _PB
+        pb = pfn >> self._pbo
         if self._pb.get(pb) == mt:
             return
-        start = pb << _PB
+        start = pb << self._pbo
         hit = self._area.find_containing(max(start, self.start_pfn))
-        if hit is not None and hit[0].order > _PB:
+        if hit is not None and hit[0].order > self._pbo:
             n, k = hit
             head = n.start + k * n.stride
             size = 1 << n.order
             self._area.take_block(n, k)
             self._pb.set_range(pb, pb + 1, int(mt))
-            for p in range(head, head + size, PAGEBLOCK_NR_PAGES):
-                self._free_one(p, _PB, self._pb.get(p >> _PB), False, False)
+            for p in range(head, head + size, self._pbn):
+                self._free_one(p, self._pbo, self._pb.get(p >> self._pbo), False, False)
             return
         self._move_freepages_block(start, int(mt))
         # mm/page_isolation.c unset_migratetype_isolate(): a free pageblock-sized
         # buddy kept apart by the old type is taken off and freed again, so it
         # merges now that the types allow it.
         area = self._area
-        hit = area.lookup(_PB, start)
-        if hit is not None and area.lookup(_PB, start ^ PAGEBLOCK_NR_PAGES) is not None:
-            bmt = self._pb.get((start >> _PB) ^ 1)
+        hit = area.lookup(self._pbo, start)
+        if hit is not None and area.lookup(self._pbo, start ^ self._pbn) is not None:
+            bmt = self._pb.get((start >> self._pbo) ^ 1)
             if bmt == mt or (bmt < _PCPTYPES and mt < _PCPTYPES):
                 area.take_block(*hit)
-                self._free_one(start, _PB, int(mt), False, False)
+                self._free_one(start, self._pbo, int(mt), False, False)
 
     # ============================================================= validation
     def _require_in_zone(self, pfn: int) -> None:
@@ -949,7 +897,7 @@ class Zone:
         i = bisect_left(self._reg_starts, end) - 1
         while i >= 0 and maxend[i] > start:
             a, na, sa, za = reg[i]
-            j = _overlap_first(start, count, stride, size, a, na, sa, za)
+            j = overlap_first(start, count, stride, size, a, na, sa, za)
             if j is not None and (best is None or j < best):
                 best = j
             i -= 1
@@ -1020,7 +968,7 @@ class Zone:
         for it in items:
             active = [a for a in active if a[0] + (a[1] - 1) * a[2] + a[3] > it[0]]
             for a in active:
-                if _overlap_first(it[0], it[1], it[2], it[3], a[0], a[1], a[2], a[3]) is not None:
+                if overlap_first(it[0], it[1], it[2], it[3], a[0], a[1], a[2], a[3]) is not None:
                     errs.append(f"{it[4]} overlaps {a[4]}")
             active.append(it)
         handed = sum(na * za for _, na, _, za in self._reg)
@@ -1043,19 +991,19 @@ class Zone:
         errs: list[str] = []
         pb = self._pb
         size = 1 << n.order
-        span_pbs = (n.start >> _PB, ((n.span_end - 1) >> _PB) + 1)
+        span_pbs = (n.start >> self._pbo, ((n.span_end - 1) >> self._pbo) + 1)
         uniform = pb.uniform(*span_pbs)
         if uniform == mt and n.order == _MAX:
             return errs  # one type throughout and nothing to coalesce with
         for k in range(n.count):
             p = n.start + k * n.stride
-            if uniform != mt and pb.uniform(p >> _PB, ((p + size - 1) >> _PB) + 1) != mt:
+            if uniform != mt and pb.uniform(p >> self._pbo, ((p + size - 1) >> self._pbo) + 1) != mt:
                 errs.append(f"{where}: block {p:#x} is not on its pageblock's type list")
             if n.order < _MAX:
                 hit = self._area.lookup(n.order, p ^ size)
                 if hit is not None:
                     bmt = hit[0].fl.mt
-                    refused = n.order >= _PB and bmt != mt and (bmt >= _PCPTYPES or mt >= _PCPTYPES)
+                    refused = n.order >= self._pbo and bmt != mt and (bmt >= _PCPTYPES or mt >= _PCPTYPES)
                     if not refused:
                         errs.append(f"{where}: block {p:#x} not coalesced with its free buddy")
         return errs
@@ -1064,7 +1012,7 @@ class Zone:
     def state_tuple(self) -> tuple[Any, ...]:
         """Deterministic, hashable summary of the whole allocator state."""
         lists = tuple(
-            tuple(tuple(_canonical(FreeArea.nodes(fl), 1 << fl.order)) for fl in row)
+            tuple(tuple(canonical_runs(FreeArea.nodes(fl), 1 << fl.order)) for fl in row)
             for row in self._area.lists
         )
         allocs = tuple((p, code & 15, code >> 4) for p, code in sorted(self._alloc.items()))
@@ -1091,6 +1039,7 @@ class Zone:
             "present": tuple(self._present),
             "managed_pages": self.managed_pages,
             "comm": self.comm,
+            "pageblock_order": self._pbo,
             "area": self._area.export(),
             "pb": (self._pb.first, self._pb.end, tuple(self._pb.keys), tuple(self._pb.types)),
             "alloc": dict(self._alloc),
@@ -1100,7 +1049,8 @@ class Zone:
     def __setstate__(self, state: dict[str, Any]) -> None:
         """Rebuild from :meth:`__getstate__` output."""
         self._setup(
-            state["nid"], state["name"], state["start_pfn"], state["end_pfn"], state["present"]
+            state["nid"], state["name"], state["start_pfn"], state["end_pfn"], state["present"],
+            state["pageblock_order"],
         )
         self.managed_pages = state["managed_pages"]
         self.comm = state["comm"]

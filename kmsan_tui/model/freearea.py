@@ -148,6 +148,71 @@ def clip(n: RunNode, lo: int, hi: int) -> tuple[int, int]:
     return k0, k1
 
 
+def overlap_first(
+    b: int, nb: int, sb: int, zb: int, a: int, na: int, sa: int, za: int
+) -> int | None:
+    """Smallest j such that block j of run B overlaps some block of run A, else None.
+
+    Runs are (first pfn, count, stride, block size).  Equal strides (or a lone
+    block) are solved in closed form: B_j - A_i = d + m*s must lie in
+    (-zb, za) for some m = j - i.  Unequal strides fall back to a walk over
+    B's blocks inside A's span (only interleaved hand-overs get there).
+    """
+    a_end = a + (na - 1) * sa + za
+    b_end = b + (nb - 1) * sb + zb
+    if a_end <= b or b_end <= a:
+        return None
+    if na == 1 or nb == 1 or sa == sb:
+        s = sb if na == 1 else sa
+        d = b - a
+        m_lo = max(-(na - 1), (-zb - d) // s + 1)
+        m_hi = min(nb - 1, -((d - za) // s) - 1)
+        if m_lo > m_hi:
+            return None
+        return max(0, m_lo)
+    j = max(0, (a - zb - b) // sb + 1)
+    while j < nb:
+        p = b + j * sb
+        if p >= a_end:
+            return None
+        if overlap_first(p, 1, sb, zb, a, na, sa, za) is not None:
+            return j
+        j += 1
+    return None
+
+
+def canonical_runs(nodes: Iterator[RunNode], size: int) -> Iterator[tuple[int, int, int]]:
+    """Greedy maximal runs (start, count, stride) of a list, independent of storage."""
+    cs = cc = ct = 0
+    have = False
+    for n in nodes:
+        s, c = n.start, n.count
+        t = n.stride if c > 1 else size
+        if not have:
+            cs, cc, ct, have = s, c, t, True
+            continue
+        if cc == 1:
+            d = s - cs
+            if d >= size and d % size == 0:
+                if c == 1 or t == d:
+                    cc, ct = c + 1, d
+                    continue
+                yield cs, 2, d
+                cs, cc, ct = s + t, c - 1, t if c > 2 else size
+                continue
+        elif s == cs + cc * ct:
+            if c == 1 or t == ct:
+                cc += c
+                continue
+            yield cs, cc + 1, ct
+            cs, cc, ct = s + t, c - 1, t if c > 2 else size
+            continue
+        yield cs, cc, ct
+        cs, cc, ct = s, c, t
+    if have:
+        yield cs, cc, ct
+
+
 class FreeArea:
     """All free lists of one zone plus the indexes that find a free block by pfn.
 

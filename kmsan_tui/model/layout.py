@@ -81,6 +81,7 @@ class KernelConfig:
     kmemleak: bool = False
     debug_objects: bool = False
     page_owner: bool = False
+    pageblock_order: int = 9  # HUGETLB_PAGE_ORDER; MAX_PAGE_ORDER without CONFIG_HUGETLB_PAGE
     image_base: int = 0x1000000
     initrd_addr: int = 0
     initrd_size: int = 0
@@ -274,11 +275,14 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
         kmemleak=r.get(kt, "kmemleak", "kernel", bool, False),
         debug_objects=r.get(kt, "debug_objects", "kernel", bool, False),
         page_owner=r.get(kt, "page_owner", "kernel", bool, False),
+        pageblock_order=r.get(kt, "pageblock_order", "kernel", int, 9),
         image_base=r.size(kt, "image_base", "kernel", 0x1000000),
         initrd_addr=r.size(kt, "initrd_addr", "kernel", 0),
         initrd_size=r.size(kt, "initrd_size", "kernel", 0),
         images=images,
     )
+    if kernel.pageblock_order not in (9, 10):
+        raise r.fail("kernel.pageblock_order", f"expected 9 (hugetlb) or 10, got {kernel.pageblock_order}")
     image = kernel.image()
     if not any(e.type == "usable" and e.start <= kernel.image_base
                and kernel.image_base + image.reserved - 1 <= e.end for e in e820):

@@ -266,7 +266,8 @@ class Simulation:
                 present = [(max(s, lo), min(e, hi)) for s, e in ranges if s < hi and e > lo]
                 if not present:
                     continue
-                zone = Zone(node.nid, name, present[0][0], present[-1][1], present)
+                zone = Zone(node.nid, name, present[0][0], present[-1][1], present,
+                            pageblock_order=self.config.pageblock_order)
                 self.zones.append(zone)
         self.zones.sort(key=lambda z: z.start_pfn)
         self._zone_starts = [z.start_pfn for z in self.zones]

@@ -126,3 +126,18 @@ def build_frame(session: Session, serial: int, *, note: str, before: Basis | Non
         strategy=session.strategy, seed=session.seed, history_len=len(session.history),
         can_undo=bool(session.history), note=note, model_seconds=model_seconds,
         build_seconds=time.perf_counter() - t0)
+
+
+def frame_of_sim(sim: Simulation, serial: int, *, strategy: str, seed: int,
+                 note: str = "") -> Frame:
+    """A frame for a simulation that no session drives (the comparison's other side).
+
+    The simulation must be private to the frame: nothing may step it afterwards.
+    """
+    t0 = time.perf_counter()
+    metrics = sim.metrics()
+    return Frame(
+        serial=serial, sim=sim, index=MapIndex(sim), metrics=metrics, free=zone_free(sim),
+        series=(chart_point(note or strategy, metrics),), before=None,
+        layout_name=sim.layout.name, strategy=strategy, seed=seed, history_len=0,
+        can_undo=False, note=note, model_seconds=0.0, build_seconds=time.perf_counter() - t0)

@@ -28,7 +28,7 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("right_square_bracket", "next_initcall", "Next init call", key_display="]",
             id="next_initcall"),
     Binding("e", "run_all", "Run to end", id="run_all"),
-    Binding("r", "run_to", "Run to…", id="run_to"),
+    Binding("r", "run_to", "Run to…", show=False, id="run_to"),
     Binding("space", "autoplay", "Play/Pause", id="autoplay"),
     Binding("greater_than_sign", "speed(2.0)", "Faster", show=False, key_display=">",
             id="faster"),
@@ -98,3 +98,29 @@ def load_keymap(path: str | Path, known: set[str]) -> dict[str, str]:
             raise UserError(f"{source}: {binding_id}: expected a key string such as \"n\"")
         keymap[binding_id] = keys.strip()
     return keymap
+
+
+def binding_groups() -> list[tuple[str, list[Binding]]]:
+    """Every binding of the app, by where it applies (for ``?`` and keymap checks)."""
+    from kmsan_tui.tui.screens.compare import CompareScreen
+    from kmsan_tui.tui.widgets.frag_chart import FragChart
+    from kmsan_tui.tui.widgets.free_lists import FreeLists
+    from kmsan_tui.tui.widgets.kernel_log import KernelLog
+    from kmsan_tui.tui.widgets.memory_map import MemoryMap
+
+    def own(cls: type) -> list[Binding]:
+        return [b for b in cls.BINDINGS if isinstance(b, Binding)]
+
+    return [
+        ("everywhere", APP_BINDINGS),
+        ("explorer", EXPLORER_BINDINGS),
+        ("memory map (focused)", own(MemoryMap)),
+        ("free lists (focused)", own(FreeLists)),
+        ("fragmentation chart (focused)", own(FragChart)),
+        ("kernel log (focused)", own(KernelLog)),
+        ("comparison", own(CompareScreen)),
+    ]
+
+
+def known_ids() -> set[str]:
+    return {b.id for _, group in binding_groups() for b in group if b.id}

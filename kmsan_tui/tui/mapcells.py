@@ -90,6 +90,7 @@ class MapIndex:
         res = sim.memblock.reserved.regions
         self.res_starts = _arr([-(-r.base // page) for r in res])
         self.res_ends = _arr([-(-(r.base + r.size) // page) for r in res])
+        self.has_memory = bool(mem) or self.has_zones
         self._owners(sim)
         self._buddy(zones)
         self._kmsan(sim)
@@ -241,9 +242,10 @@ class MapIndex:
         """The dominant state of ``ncells`` cells of ``pages_per_cell`` pages from ``start``.
 
         Cells of up to SAMPLES pages are exact; larger ones are sampled at SAMPLES
-        evenly spaced pages. As in mapview.cell_states, shadow, origin and blind
-        spots win a cell where they hold at least an eighth of it: a rare state that
-        matters must stay visible when zoomed out.
+        evenly spaced pages. A cell shows its most common state; on a tie, the state
+        of its first page (so eager's shadow, origin, data triples stay visible as a
+        pattern at any zoom). A blind spot wins any cell where it holds an eighth of
+        the pages: it is rare, and it is the bug KMSAN users look for.
         """
         k = min(pages_per_cell, SAMPLES)
         offsets = (np.arange(k, dtype=_I64) * pages_per_cell) // k
@@ -253,17 +255,16 @@ class MapIndex:
         codes = codes.reshape(ncells, k)
         aux = aux.reshape(ncells, k)
         counts = (codes[:, :, None] == np.arange(NCODES, dtype=np.int8)).sum(axis=1)
-        # Ties go to the later (more specific) state, as in mapview.
-        dominant = (NCODES - 1 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)
-        best = counts[np.arange(ncells), dominant]
-        for special in (HELD_BACK, ORIGIN, SHADOW, BLIND):
-            n = counts[:, special]
-            wins = (n * 8 >= k) & (n > best // 4) & (n > 0)
-            dominant = np.where(wins, special, dominant).astype(np.int8)
-            best = np.where(wins, n, best)
+        rows = np.arange(ncells)
+        best = counts.max(axis=1)
+        # Ties: the first page's state if it is among the most common, else the later code.
+        latest = (NCODES - 1 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)
+        first = codes[:, 0]
+        dominant = np.where(counts[rows, first] == best, first, latest).astype(np.int8)
+        blind = counts[:, BLIND]
+        dominant = np.where((blind > 0) & (blind * 8 >= k), BLIND, dominant).astype(np.int8)
         is_dom = codes == dominant[:, None]
-        first = np.argmax(is_dom, axis=1)
-        dom_aux = aux[np.arange(ncells), first]
+        dom_aux = aux[rows, np.argmax(is_dom, axis=1)]
         free_orders = np.where(codes == FREE, aux, -1).max(axis=1)
         dom_aux = np.where(dominant == FREE, free_orders, dom_aux).astype(np.int16)
         dominant = np.where(firsts >= self.span, OUTSIDE, dominant).astype(np.int8)

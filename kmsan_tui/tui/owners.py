@@ -16,32 +16,33 @@ from dataclasses import dataclass
 class OwnerCategory:
     letter: str  # upper case; the map shows it lower case for allocated pages
     label: str
+    short: str  # the legend's label
     needles: tuple[str, ...]  # substrings of the owner name that select the category
 
 
 # Order matters: the first category whose needle is in the owner name wins.
 CATEGORIES: tuple[OwnerCategory, ...] = (
-    OwnerCategory("K", "kernel image", ("kernel image",)),
-    OwnerCategory("I", "initrd", ("initrd",)),
-    OwnerCategory("M", "memmap, usemap, mem_section", ("memmap", "usemap", "mem_section",
-                                                        "struct page")),
-    OwnerCategory("E", "page_ext", ("page_ext",)),
-    OwnerCategory("P", "page tables", ("page table", "pgtable", "preallocate_vmalloc",
-                                       "espfix", "pti")),
-    OwnerCategory("C", "per-cpu areas", ("percpu", "per-cpu")),
-    OwnerCategory("L", "slab caches", ("slab:",)),
-    OwnerCategory("T", "hash tables, stack depot", ("hash table", "stackdepot", "stack depot")),
-    OwnerCategory("D", "DMA bounce buffers (swiotlb)", ("swiotlb",)),
-    OwnerCategory("N", "NODE_DATA", ("NODE_DATA",)),
-    OwnerCategory("B", "firmware, BIOS, ACPI, real mode", ("BIOS", "ACPI", "first 1M",
-                                                            "first 64K", "real mode",
-                                                            "trampoline", "EBDA")),
-    OwnerCategory("W", "workload allocations", ("workload:",)),
-    OwnerCategory("U", "KMSAN bookkeeping", ("kmsan",)),
-    OwnerCategory("V", "vmalloc, kfence, debug objects", ("vmalloc", "vmap", "kfence",
-                                                          "debug", "kmemleak")),
+    OwnerCategory("K", "kernel image", "kernel", ("kernel image",)),
+    OwnerCategory("I", "initrd", "initrd", ("initrd",)),
+    OwnerCategory("M", "memmap, usemap, mem_section", "memmap",
+                  ("memmap", "usemap", "mem_section", "struct page")),
+    OwnerCategory("E", "page_ext", "page_ext", ("page_ext",)),
+    OwnerCategory("P", "page tables", "page tables",
+                  ("page table", "pgtable", "preallocate_vmalloc", "espfix", "pti")),
+    OwnerCategory("C", "per-cpu areas", "percpu", ("percpu", "per-cpu")),
+    OwnerCategory("L", "slab caches", "slab", ("slab:",)),
+    OwnerCategory("T", "hash tables, stack depot", "hash tables",
+                  ("hash table", "stackdepot", "stack depot")),
+    OwnerCategory("D", "DMA bounce buffers (swiotlb)", "swiotlb", ("swiotlb",)),
+    OwnerCategory("N", "NODE_DATA", "NODE_DATA", ("NODE_DATA",)),
+    OwnerCategory("B", "firmware, BIOS, ACPI, real mode", "firmware",
+                  ("BIOS", "ACPI", "first 1M", "first 64K", "real mode", "trampoline", "EBDA")),
+    OwnerCategory("W", "workload allocations", "workload", ("workload:",)),
+    OwnerCategory("U", "KMSAN bookkeeping", "kmsan", ("kmsan",)),
+    OwnerCategory("V", "vmalloc, kfence, debug objects", "vmalloc/debug",
+                  ("vmalloc", "vmap", "kfence", "debug", "kmemleak")),
 )
-OTHER = OwnerCategory("X", "other", ())
+OTHER = OwnerCategory("X", "other", "other", ())
 
 
 def category(owner: str | None) -> OwnerCategory:

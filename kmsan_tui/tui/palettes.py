@@ -25,21 +25,23 @@ ORDER_GLYPHS = "0123456789A"  # free block order (MAX_PAGE_ORDER = 10 is "A")
 class StateLook:
     code: int
     label: str
+    short: str
     glyph: str  # the legend's glyph (owner letters and orders vary per cell)
     bg: str | None
     fg: str
 
 
+# code: (label, legend label, glyph)
 _LABELS = {
-    mc.HOLE: ("hole (no RAM)", " "),
-    mc.MEMBLOCK_FREE: ("RAM memblock still owns", "·"),
-    mc.FREE: ("free, by order 0-9,A", "9"),
-    mc.RESERVED: ("reserved, by owner", "K"),
-    mc.ALLOCATED: ("allocated, by owner", "l"),
-    mc.HELD_BACK: ("held back (eager)", "H"),
-    mc.SHADOW: ("KMSAN shadow", "S"),
-    mc.ORIGIN: ("KMSAN origin", "O"),
-    mc.BLIND: ("blind spot (no metadata)", "!"),
+    mc.HOLE: ("hole (no RAM)", "hole", " "),
+    mc.MEMBLOCK_FREE: ("RAM memblock still owns", "memblock", "·"),
+    mc.FREE: ("free", "free(order)", "9"),
+    mc.RESERVED: ("reserved", "reserved", "K"),
+    mc.ALLOCATED: ("allocated", "allocated", "l"),
+    mc.HELD_BACK: ("held back (eager)", "held back", "H"),
+    mc.SHADOW: ("KMSAN shadow", "shadow", "S"),
+    mc.ORIGIN: ("KMSAN origin", "origin", "O"),
+    mc.BLIND: ("blind spot (no metadata)", "blind spot", "!"),
 }
 
 # (background, foreground) per state code.
@@ -77,8 +79,8 @@ DEFAULT_PALETTE = "okabe-ito"
 def looks(palette: str) -> list[StateLook]:
     """The legend: every state in drawing order with its glyph and colours."""
     colours = _COLOURS.get(palette, _COLOURS[DEFAULT_PALETTE])
-    return [StateLook(code, label, glyph, *colours[code])
-            for code, (label, glyph) in _LABELS.items()]
+    return [StateLook(code, label, short, glyph, *colours[code])
+            for code, (label, short, glyph) in _LABELS.items()]
 
 
 def style(palette: str, code: int) -> Style:
@@ -97,7 +99,7 @@ def glyph(code: int, aux: int, owner_letters: tuple[str, ...]) -> str:
         return letter if code == mc.RESERVED else letter.lower()
     if code == mc.OUTSIDE:
         return " "
-    return _LABELS[code][1] if code in _LABELS else "?"
+    return _LABELS[code][2] if code in _LABELS else "?"
 
 
 def state_label(state: PageState) -> str:

@@ -95,6 +95,8 @@ def test_booted_qemu_4g_ends_near_the_real_free_lists(sanitizer: str, name: str)
     real = {zone: counts for _nid, zone, counts in parse_buddyinfo(shared_file(name).read_text())}
     sim = Simulation("qemu-4g", "eager", sanitizer=sanitizer, kernel="v6.1")
     sim.run()
+    assert pagetypeinfo(sim.zones, sim.config.pageblock_order).splitlines()[:2] == \
+        shared_file(name.replace("buddyinfo", "pagetypeinfo")).read_text().splitlines()[:2]
     for zone in sim.zones:
         got = zone.buddyinfo()[10]
         want = real[zone.name][10]

@@ -438,3 +438,29 @@ def test_interleaved_strided_hand_overs_match_the_reference() -> None:
         z.free_pages(pfn, o)
         ref.free_pages(pfn, o)
     expect_same_lists(z, ref)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(0, 70_000),
+    length=st.integers(1, 200_000),
+    holes=st.lists(st.tuples(st.integers(0, 270_000), st.integers(1, 80_000)), max_size=4),
+    retypes=st.lists(st.tuples(st.integers(0, 10**9), st.integers(0, 4)), max_size=6),
+)
+def test_pageblock_counts_match_sampling_every_pageblock(
+    start: int, length: int, holes: list[tuple[int, int]], retypes: list[tuple[int, int]]
+) -> None:
+    end = start + length
+    present = [(start, end)]
+    for h, n in holes:  # punch holes
+        present = [r for a, b in present for r in ((a, min(b, h)), (max(a, h + n), b)) if r[0] < r[1]]
+    z = Zone(0, "Normal", start, end, present)
+    for where, mt in retypes:
+        z.set_pageblock_migratetype(start + where % length, MigrateType(mt))
+    section = 1 << 15
+    expected = dict.fromkeys(MigrateType, 0)
+    for pfn in range(start, end, 1 << PB):  # pagetypeinfo_showblockcount_print()
+        s0 = pfn & -section
+        if any(a < s0 + section and b > s0 for a, b in present):  # pfn_to_online_page()
+            expected[z.pageblock_migratetype(pfn)] += 1
+    assert z.pageblock_counts() == expected

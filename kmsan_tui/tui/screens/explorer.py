@@ -88,6 +88,8 @@ class ExplorerScreen(Screen[None]):
     """Boot a machine step by step and watch its memory."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(EXPLORER_BINDINGS)
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
+        (0, "-narrow"), (110, "-normal"), (170, "-wide")]
 
     frame: reactive[Frame | None] = reactive(None)
     """The state every widget draws."""
@@ -149,7 +151,7 @@ class ExplorerScreen(Screen[None]):
                     yield FragChart(id="chart-panel").data_bind(ExplorerScreen.frame)
                 with TabPane("Kernel log", id="log"):
                     yield KernelLog(id="log-panel").data_bind(ExplorerScreen.frame)
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(MemoryMap).focus()

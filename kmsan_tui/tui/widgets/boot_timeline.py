@@ -29,7 +29,8 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
 
     DEFAULT_CSS = """
     BootTimeline {
-        #steps { height: 1fr; border: none; padding: 0; }
+        #steps { height: 1fr; border: none; padding: 0; text-wrap: nowrap;
+                 text-overflow: ellipsis; }
         #detail { height: auto; max-height: 7; padding: 0 1; color: $text-muted;
                   border-top: hkey $panel-lighten-2; }
     }
@@ -66,12 +67,16 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
     def _prompt(frame: Frame, i: int, name: str) -> Text:
         current = frame.step_index - 1
         if i < current:
-            return Text.assemble(("✓ ", "green"), (f"{i + 1:2d} ", "dim"), (name, "dim"))
-        if i == current:
-            return Text.assemble(("● ", "bold"), (f"{i + 1:2d} ", "bold"), (name, "bold"))
-        if i == current + 1:
-            return Text.assemble(("› ", "bold"), (f"{i + 1:2d} ", "bold"), name)
-        return Text.assemble("  ", f"{i + 1:2d} ", name)
+            text = Text.assemble(("✓ ", "green"), (f"{i + 1:2d} ", "dim"), (name, "dim"))
+        elif i == current:
+            text = Text.assemble(("● ", "bold"), (f"{i + 1:2d} ", "bold"), (name, "bold"))
+        elif i == current + 1:
+            text = Text.assemble(("› ", "bold"), (f"{i + 1:2d} ", "bold"), name)
+        else:
+            text = Text.assemble("  ", f"{i + 1:2d} ", name)
+        text.no_wrap = True
+        text.overflow = "ellipsis"
+        return text
 
     def _show_detail(self, index: int | None) -> None:
         if self.frame is None or index is None or index >= len(self.frame.sim.step_info):

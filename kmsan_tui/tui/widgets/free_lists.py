@@ -74,7 +74,7 @@ count is its change since the last command.
 
     def on_mount(self) -> None:
         grid = self.query_one("#free-grid", DataTable)
-        grid.add_column("zone · type", key="label")
+        grid.add_column("zone · type", key="label", width=15)
         for order in range(NR_PAGE_ORDERS):
             grid.add_column(f"{order}", key=str(order))
 
@@ -101,8 +101,7 @@ count is its change since the last command.
                              *[self._cell(counts[o], was[o] if was else None)
                                for o in range(NR_PAGE_ORDERS)], key=f"{zi}:{ti}")
         if not frame.free:
-            grid.add_row(Text("no zones yet: free_area_init() builds them", style="dim"),
-                         *[""] * NR_PAGE_ORDERS)
+            grid.add_row(Text("no zones yet", style="dim"), *[""] * NR_PAGE_ORDERS)
         if grid.row_count:
             grid.cursor_coordinate = grid.validate_cursor_coordinate(cursor)
         self._update_procfs(frame)

@@ -34,15 +34,14 @@ class MapLegend(Static):
         text = Text()
         for look in palettes.looks(self.palette):
             cell = palettes.style(self.palette, look.code)
-            glyph = look.glyph if look.glyph != " " else " "
-            text.append(f" {glyph} ", cell if look.bg or self.palette == "mono"
+            text.append(look.glyph, cell if look.bg or self.palette == "mono"
                         else cell + Style(underline=True))
-            text.append(f" {look.label}  ")
+            text.append(f" {look.short}  ")
         if self.frame is not None:
             letters = sorted(set(self.frame.index.owner_letters))
-            labels = {c.letter: c.label for c in (*CATEGORIES, OTHER)}
+            labels = {c.letter: c.short for c in (*CATEGORIES, OTHER)}
             if letters:
-                text.append("\nowners: ", Style(bold=True))
-                text.append(" · ".join(f"{letter} {labels.get(letter, '?')}"
-                                       for letter in letters))
+                text.append("\nowner: ", Style(bold=True))
+                text.append("  ".join(f"{letter}/{letter.lower()} {labels.get(letter, '?')}"
+                                      for letter in letters))
         return text

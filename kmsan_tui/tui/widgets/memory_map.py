@@ -288,6 +288,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         row = int(self.scroll_offset.y) + y
         if frame is None or row >= self.nrows:
             return Strip.blank(width, self.rich_style)
+        if not frame.index.has_memory:
+            note = "memblock knows no RAM yet: press n to run the first boot steps" \
+                if row == 0 else ""
+            return Strip([Segment(f"{'':{GUTTER}}{note}", self.rich_style + Style(dim=True))]
+                         ).adjust_cell_length(width, self.rich_style)
         cursor_row, cursor_col = self.cell_of(self.cursor)
         col = cursor_col if row == cursor_row else -1
         ref = self.reference
@@ -304,13 +309,14 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         index = frame.index
         cells = self._row_cells(index, frame.serial, row)
         letters = index.owner_letters
-        glyphs = [palettes.glyph(int(c), int(a), letters) for c, a in zip(cells.codes, cells.aux)]
+        glyphs = [palettes.glyph(int(c), int(a), letters)
+                  for c, a in zip(cells.codes, cells.aux, strict=True)]
         changed = np.zeros(len(glyphs), dtype=bool)
         if ref is not None:
             before = self._row_cells(ref, ("ref", self._ref_token), row)
             before_glyphs = [palettes.glyph(int(c), int(a), ref.owner_letters)
-                             for c, a in zip(before.codes, before.aux)]
-            changed = np.array([g != b for g, b in zip(glyphs, before_glyphs)], dtype=bool) | (
+                             for c, a in zip(before.codes, before.aux, strict=True)]
+            changed = np.array([g != b for g, b in zip(glyphs, before_glyphs, strict=True)], dtype=bool) | (
                 cells.codes != before.codes)
         gutter_class = "memory-map--cursor-gutter" if cursor_col >= 0 else "memory-map--gutter"
         gutter_style = self.rich_style + self.get_component_rich_style(gutter_class, partial=True)

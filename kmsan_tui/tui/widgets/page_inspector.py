@@ -85,7 +85,9 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
             grid.add_row("owner", f"{view.owner} [{category(view.owner).letter}]")
         grid.add_row("", "")
         grid.add_row(Text("KMSAN", style="bold underline"),
-                     _WHERE.get(view.metadata_in or "", frame.metrics.strategy))
+                     Text(f"{frame.strategy} strategy", style="bold"))
+        if view.metadata_in:
+            grid.add_row("", _WHERE.get(view.metadata_in, view.metadata_in))
         if view.kmsan_shadow is not None:
             grid.add_row("shadow", Text.from_markup(
                 f"pfn {view.kmsan_shadow:#x}  [@click=follow('shadow')]\\[s] follow[/]"))

@@ -1,0 +1,83 @@
+"""The App: builds nothing itself. It is given a ``Runner`` (the session it drives),
+installs the keymap, the command palette provider and the explorer screen.
+``run_app`` is what ``kmsan-tui`` with no command calls."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import BindingType
+from textual.css.query import NoMatches
+from textual.widgets import HelpPanel
+
+from kmsan_tui.model.errors import UserError
+from kmsan_tui.model.layout import STRATEGIES, Layout
+from kmsan_tui.session import Session
+from kmsan_tui.tui.keymap import APP_BINDINGS, default_path, known_ids, load_keymap
+from kmsan_tui.tui.providers import ExplorerCommands
+from kmsan_tui.tui.runner import Runner
+from kmsan_tui.tui.screens.explorer import ExplorerScreen
+from kmsan_tui.tui.screens.keys import KeysScreen
+
+
+class KmsanApp(App[int]):
+    """Watch physical memory during Linux boot under three KMSAN metadata strategies."""
+
+    CSS_PATH = "kmsan.tcss"
+    TITLE = "kmsan-tui"
+    BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
+    COMMANDS = App.COMMANDS | {ExplorerCommands}
+
+    def __init__(self, runner: Runner, *, keymap: dict[str, str] | None = None,
+                 animate: bool = True) -> None:
+        super().__init__()
+        self.runner = runner
+        self.keymap: dict[str, str] = dict(keymap or {})
+        self.animate = animate
+
+    def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
+        self.push_screen(ExplorerScreen(self.runner, animate=self.animate))
+
+    def action_keys(self) -> None:
+        if not isinstance(self.screen, KeysScreen):
+            self.push_screen(KeysScreen(self.keymap))
+
+    def action_toggle_help(self) -> None:
+        """F1: the focused panel's help beside it (again to close)."""
+        try:
+            self.screen.query_one(HelpPanel).remove()
+        except NoMatches:
+            self.screen.mount(HelpPanel())
+
+    def action_quit(self) -> None:  # type: ignore[override]
+        self.exit(0)
+
+
+def make_app(layout: Layout, strategy: str | None = None, *, seed: int = 0,
+             keymap: dict[str, str] | None = None, animate: bool = True) -> KmsanApp:
+    """The factory tests, benchmarks and the CLI share."""
+    chosen = strategy or layout.kernel.strategy or "eager"
+    if chosen not in STRATEGIES:
+        chosen = "eager"
+    return KmsanApp(Runner(Session(layout, chosen, seed)), keymap=keymap, animate=animate)
+
+
+def run_app(layout: Layout, strategy: str | None = None, keymap: str | None = None) -> int:
+    """Run the explorer in the terminal; returns the exit code (0 on ctrl+q)."""
+    known = known_ids()
+    bindings: dict[str, str] = {}
+    if keymap is not None:
+        bindings = load_keymap(keymap, known)
+    elif default_path().is_file():
+        bindings = load_keymap(default_path(), known)
+    app = make_app(layout, strategy, keymap=bindings)
+    result = app.run()
+    if app.return_code not in (None, 0):
+        return app.return_code
+    return int(result or 0)
+
+
+__all__ = ["KmsanApp", "make_app", "run_app", "UserError"]

@@ -1,0 +1,204 @@
+"""The comparison: two strategies at the same step, side by side, differences marked.
+
+The left side is the explorer's frame; the right side re-runs the session's
+commands under another strategy in a thread worker. Each map underlines the cells
+where the other strategy differs; the table marks every metric that differs.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Label, Static
+
+from kmsan_tui.model.layout import STRATEGIES
+from kmsan_tui.model.metrics import Metrics
+from kmsan_tui.session import Session
+from kmsan_tui.tui import palettes
+from kmsan_tui.tui.frame import Frame, frame_of_sim
+from kmsan_tui.tui.messages import PageSelected, ZoomRequested
+from kmsan_tui.tui.palettes import state_label
+from kmsan_tui.tui.runner import other_strategy
+from kmsan_tui.tui.widgets.memory_map import MemoryMap
+from kmsan_tui.tui.widgets.metrics_panel import ROWS, format_value
+
+
+def compare_table(left: Metrics, right: Metrics) -> Table:
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    table.add_column("metric", no_wrap=True)
+    table.add_column(left.strategy, justify="right", no_wrap=True)
+    table.add_column(right.strategy, justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    for label, key, kind in ROWS:
+        a, b = getattr(left, key), getattr(right, key)
+        differs = a != b
+        style = "bold" if differs else "dim"
+        table.add_row(Text(label, style=style), Text(format_value(a, kind), style=style),
+                      Text(format_value(b, kind), style=style),
+                      Text("≠", style="bold yellow") if differs else "")
+    return table
+
+
+class CompareScreen(Screen[None]):
+    """Two strategies at the same step; `1`/`2`/`3` choose the right-hand one."""
+
+    HELP = """\
+## Comparison
+
+The left map is the explorer's state; the right map re-runs the same commands
+under another strategy (`1` eager, `2` lazy, `3` fixed). Cells where the two
+differ are underlined on both maps; metrics that differ are bold and marked `≠`.
+The cursor and zoom are shared. `escape` goes back to the explorer.
+"""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,c", "close", "Back", id="compare.close"),
+        Binding("1", "other('eager')", "vs eager", id="compare.eager"),
+        Binding("2", "other('lazy')", "vs lazy", id="compare.lazy"),
+        Binding("3", "other('fixed')", "vs fixed", id="compare.fixed"),
+        Binding("plus,equals_sign", "zoom(-1)", "Zoom in", key_display="+",
+                id="compare.zoom_in"),
+        Binding("minus", "zoom(1)", "Zoom out", key_display="-", id="compare.zoom_out"),
+        Binding("0", "zoom_fit", "Whole machine", show=False, id="compare.zoom_fit"),
+    ]
+
+    left: reactive[Frame | None] = reactive(None)
+    """The explorer's state."""
+    right: reactive[Frame | None] = reactive(None)
+    """The same commands under the other strategy."""
+    cursor: reactive[int] = reactive(0)
+    """The pfn under both cursors."""
+    zoom: reactive[int] = reactive(0)
+    """Pages per cell of both maps (0: whole machine)."""
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    """The colours of page states."""
+
+    def __init__(self, session: Session, frame: Frame, cursor: int, palette: str,
+                 other: str | None = None) -> None:
+        super().__init__()
+        # Copied now: the explorer's session moves on when the user returns to it.
+        self._base = Session(session.layout, session.strategy, session.seed,
+                             dict(session.overrides))
+        self._history = list(session.history)
+        self.set_reactive(CompareScreen.left, frame)
+        self.set_reactive(CompareScreen.cursor, cursor)
+        self.set_reactive(CompareScreen.palette, palette)
+        if other is None:
+            i = STRATEGIES.index(frame.strategy) if frame.strategy in STRATEGIES else -1
+            other = STRATEGIES[(i + 1) % len(STRATEGIES)]
+        self.other = other
+        self._serial = 1 << 40
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="compare-title")
+        with Horizontal(id="compare-maps"):
+            with Vertical():
+                yield Label(id="left-title", classes="side-title")
+                left = MemoryMap(id="left-map").data_bind(
+                    frame=CompareScreen.left, cursor=CompareScreen.cursor,
+                    zoom=CompareScreen.zoom, palette=CompareScreen.palette)
+                left.animate_changes = False
+                yield left
+            with Vertical():
+                yield Label(id="right-title", classes="side-title")
+                right = MemoryMap(id="right-map").data_bind(
+                    frame=CompareScreen.right, cursor=CompareScreen.cursor,
+                    zoom=CompareScreen.zoom, palette=CompareScreen.palette)
+                right.animate_changes = False
+                yield right
+        yield Static(id="compare-page")
+        with VerticalScroll(id="compare-metrics"):
+            yield Static(id="compare-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#left-map", MemoryMap).focus()
+        self._load_other()
+
+    def _load_other(self) -> None:
+        self.right = None
+        self._titles()
+        self._simulate(self.other)
+
+    @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
+    def _simulate(self, strategy: str) -> None:
+        self._base.history = list(self._history)
+        sim = other_strategy(self._base, strategy)
+        self._serial += 1
+        frame = frame_of_sim(sim, self._serial, strategy=strategy, seed=self._base.seed)
+        self.app.call_from_thread(self._show_other, frame)
+
+    def _show_other(self, frame: Frame) -> None:
+        if frame.strategy != self.other:
+            return  # a newer choice is being simulated
+        self.right = frame
+
+    def watch_right(self) -> None:
+        self._titles()
+        left_map = self.query_one("#left-map", MemoryMap)
+        right_map = self.query_one("#right-map", MemoryMap)
+        left_map.reference = self.right.index if self.right is not None else None
+        right_map.reference = self.left.index if self.left is not None else None
+        self._describe_cursor()
+        if self.left is not None and self.right is not None:
+            self.query_one("#compare-table", Static).update(
+                compare_table(self.left.metrics, self.right.metrics))
+
+    def watch_cursor(self) -> None:
+        self._describe_cursor()
+
+    def _titles(self) -> None:
+        left = self.left
+        if left is None:
+            return
+        self.query_one("#compare-title", Label).update(Text.assemble(
+            (f"{left.strategy} vs {self.other}", "bold"),
+            f" at step {left.step_index}/{left.nsteps} · {left.step_name} · {left.layout_name}"
+            " — cells and metrics that differ are marked"))
+        self.query_one("#left-title", Label).update(Text(left.strategy, style="bold"))
+        right = "…re-simulating" if self.right is None else ""
+        self.query_one("#right-title", Label).update(
+            Text.assemble((self.other, "bold"), (f" {right}", "dim")))
+
+    def _describe_cursor(self) -> None:
+        if self.left is None:
+            return
+        parts = [f"pfn {self.cursor:#x}: "]
+        for frame in (self.left, self.right):
+            if frame is None:
+                continue
+            view = frame.sim.page(self.cursor)
+            parts.append(f"{frame.strategy}: {state_label(view.state)}"
+                         f"{' (blind)' if view.blind else ''}   ")
+        self.query_one("#compare-page", Static).update("".join(parts))
+
+    @on(PageSelected)
+    def _page_selected(self, message: PageSelected) -> None:
+        span = self.left.index.span if self.left is not None else 1
+        self.cursor = min(max(0, message.pfn), span - 1)
+
+    @on(ZoomRequested)
+    def _zoom_requested(self, message: ZoomRequested) -> None:
+        self.zoom = message.pages_per_cell
+
+    def action_zoom(self, direction: int) -> None:
+        self.zoom = self.query_one("#left-map", MemoryMap).zoom_step(direction)
+
+    def action_zoom_fit(self) -> None:
+        self.zoom = 0
+
+    def action_other(self, strategy: str) -> None:
+        if strategy != self.other:
+            self.other = strategy
+            self._load_other()
+
+    def action_close(self) -> None:
+        self.dismiss()
