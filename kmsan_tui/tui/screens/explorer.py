@@ -155,6 +155,7 @@ class ExplorerScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one(MemoryMap).focus()
+        self.query_one(MapLegend).watch_frame(self.frame)
         self.query_one("#inspector").border_title = "struct page"
         self.query_one("#timeline").border_title = "Boot timeline"
 

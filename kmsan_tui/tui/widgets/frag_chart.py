@@ -58,11 +58,11 @@ kernel's fragmentation index (`/sys/kernel/debug/extfrag/extfrag_index`):
 for lack of memory) to 1 (failure due to fragmentation). Run a workload (`w`)
 after the boot to watch the strategies fragment memory differently.
 
-- `u` switches to the unusable free index
+- `U` switches to the unusable free index
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("u", "toggle_index", "Unusable index", id="frag_chart.toggle"),
+        Binding("U", "toggle_index", "Unusable index", id="frag_chart.toggle"),
     ]
 
     frame: reactive[Frame | None] = reactive(None)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -12,11 +14,30 @@ from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.owners import CATEGORIES, OTHER
 
 
-class MapLegend(Static):
-    """What the glyphs and colours of the memory map mean."""
+def states_text(palette: str) -> Text:
+    text = Text()
+    for look in palettes.looks(palette):
+        cell = palettes.style(palette, look.code)
+        text.append(look.glyph, cell if look.bg or palette == "mono"
+                    else cell + Style(underline=True))
+        text.append(f" {look.short}  ")
+    return text
+
+
+def owners_text(letters: tuple[str, ...]) -> Text:
+    labels = {c.letter: c.short for c in (*CATEGORIES, OTHER)}
+    text = Text("owner ", style="bold")
+    text.append("  ".join(f"{letter}/{letter.lower()} {labels.get(letter, '?')}"
+                          for letter in sorted(set(letters))))
+    return text
+
+
+class MapLegend(Vertical):
+    """What the glyphs and colours of the memory map mean (owners hide when narrow)."""
 
     DEFAULT_CSS = """
-    MapLegend { height: auto; max-height: 4; padding: 0 1; color: $text-muted; }
+    MapLegend { height: auto; padding: 0 1; color: $text-muted; }
+    MapLegend Static { height: auto; }
     """
 
     frame: reactive[Frame | None] = reactive(None)
@@ -24,24 +45,14 @@ class MapLegend(Static):
     palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
     """The colour palette of page states."""
 
-    def watch_frame(self) -> None:
-        self.update(self.legend())
+    def compose(self) -> ComposeResult:
+        yield Static(states_text(self.palette), id="legend-states")
+        yield Static(id="legend-owners")
 
-    def watch_palette(self) -> None:
-        self.update(self.legend())
+    def watch_frame(self, frame: Frame | None) -> None:
+        if frame is not None and self.is_mounted:
+            self.query_one("#legend-owners", Static).update(owners_text(frame.index.owner_letters))
 
-    def legend(self) -> Text:
-        text = Text()
-        for look in palettes.looks(self.palette):
-            cell = palettes.style(self.palette, look.code)
-            text.append(look.glyph, cell if look.bg or self.palette == "mono"
-                        else cell + Style(underline=True))
-            text.append(f" {look.short}  ")
-        if self.frame is not None:
-            letters = sorted(set(self.frame.index.owner_letters))
-            labels = {c.letter: c.short for c in (*CATEGORIES, OTHER)}
-            if letters:
-                text.append("\nowner: ", Style(bold=True))
-                text.append("  ".join(f"{letter}/{letter.lower()} {labels.get(letter, '?')}"
-                                      for letter in letters))
-        return text
+    def watch_palette(self, palette: str) -> None:
+        if self.is_mounted:
+            self.query_one("#legend-states", Static).update(states_text(palette))

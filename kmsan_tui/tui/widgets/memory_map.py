@@ -36,10 +36,12 @@ FLASH_SECONDS = 0.6
 
 
 def fit_pages_per_cell(span: int, cols: int, rows: int) -> int:
-    """The smallest power-of-two cell size that shows ``span`` pages in cols x rows."""
+    """The smallest cell size of the form 2^k or 3·2^k that shows ``span`` pages in
+    cols x rows (3·2^k halves the rows a power of two would leave empty)."""
     ppc = 1
     while -(-span // (cols * ppc)) > max(1, rows):
-        ppc *= 2
+        ppc = ppc * 3 // 2 if ppc & (ppc - 1) == 0 and ppc >= 2 else (
+            ppc * 4 // 3 if ppc >= 3 else ppc * 2)
     return ppc
 
 
@@ -51,16 +53,13 @@ class MemoryMap(ScrollView, can_focus=True):
 
 Each cell is the dominant state of its pages: a **glyph** and a **colour**.
 
-| glyph | state |
-|---|---|
-| `0`-`9`, `A` | free, order of the largest block |
-| `K` `M` `L` ... | reserved by memblock (owner letter, see the legend) |
-| `k` `m` `l` ... | allocated by the buddy allocator (owner letter) |
-| `S` / `O` | KMSAN shadow / origin |
-| `H` | held back by the eager strategy, not yet paired |
-| `!` | blind spot: data with no metadata |
-| `·` | RAM that memblock has not handed over yet |
-| blank | hole: no RAM |
+- `0`-`9`, `A`: free, the order of the largest block
+- `K` `M` `L`...: reserved by memblock, by owner (see the legend)
+- `k` `m` `l`...: allocated by the buddy allocator, by owner
+- `S` / `O`: KMSAN shadow / origin
+- `H`: held back by the eager strategy, not yet paired
+- `!`: blind spot, data with no metadata
+- `·`: RAM memblock has not handed over yet; blank: a hole
 
 Underlined cells changed with the last command. Arrows move the cursor, `+`/`-`
 zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a cell.
@@ -222,12 +221,14 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         self.post_message(PageSelected(self.span - 1 if end else 0))
 
     def zoom_step(self, direction: int) -> int:
-        """The zoom value one step in (-1) or out (+1) from the current scale."""
+        """The zoom value one step in (-1) or out (+1) from the current scale: powers of
+        two down to one page per cell, up to the whole machine (0)."""
         ppc = self.pages_per_cell
         fit = fit_pages_per_cell(self.span, self.cols, self.scrollable_content_region.height)
+        power = 1 << (ppc.bit_length() - 1)  # the power of two at or below ppc
         if direction < 0:
-            return max(1, ppc // 2)
-        return 0 if ppc * 2 >= fit else ppc * 2
+            return max(1, power // 2 if power == ppc else power)
+        return 0 if power * 2 >= fit else power * 2
 
     def on_click(self, event: events.Click) -> None:
         if self.frame is None:

@@ -16,9 +16,9 @@ from kmsan_tui.tui.owners import category
 from kmsan_tui.tui.palettes import state_label
 
 _WHERE = {
-    "struct page": "pointers in struct page (page->kmsan_shadow, page->kmsan_origin)",
-    "page_ext": "pointers in the page_ext entry of the page",
-    "fixed mapping": "computed: fixed offset from the direct map, like KASAN",
+    "struct page": "page->kmsan_shadow/origin",
+    "page_ext": "pointers in the page_ext entry",
+    "fixed mapping": "computed, fixed offset",
 }
 
 
@@ -68,42 +68,38 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
         grid.add_column(overflow="fold")
         grid.add_row("pfn", f"{view.pfn:#x} ({view.pfn:,})")
         grid.add_row("phys", f"{view.phys:#x}")
-        where = "-" if view.zone is None else f"node {view.nid}, {view.zone}"
-        grid.add_row("zone", where)
-        state = state_label(view.state)
+        grid.add_row("zone", "-" if view.zone is None else f"node {view.nid}, {view.zone}")
+        state = Text(state_label(view.state))
         if view.blind:
-            state += " · BLIND SPOT"
-        grid.add_row("state", Text(state, style="bold red" if view.blind else ""))
-        grid.add_row("flags", view.flags.describe())
+            state.append(" · BLIND SPOT", style="bold red")
+        state.append(f" · {view.flags.describe()}", style="dim")
+        grid.add_row("state", state)
         if view.order is not None:
             head = view.head_pfn if view.head_pfn is not None else view.pfn
+            mt = f" · {view.migratetype.label}" if view.migratetype is not None else ""
             grid.add_row("block", f"order {view.order} ({size(1 << (view.order + PAGE_SHIFT))})"
-                                  f", head {head:#x}")
-        if view.migratetype is not None:
-            grid.add_row("mt", view.migratetype.label)
+                                  f" at {head:#x}{mt}")
         if view.owner:
             grid.add_row("owner", f"{view.owner} [{category(view.owner).letter}]")
-        grid.add_row("", "")
+        where = _WHERE.get(view.metadata_in or "", "")
         grid.add_row(Text("KMSAN", style="bold underline"),
-                     Text(f"{frame.strategy} strategy", style="bold"))
-        if view.metadata_in:
-            grid.add_row("", _WHERE.get(view.metadata_in, view.metadata_in))
+                     Text.assemble((frame.strategy, "bold"), f": {where}" if where else ""))
         if view.kmsan_shadow is not None:
             grid.add_row("shadow", Text.from_markup(
-                f"pfn {view.kmsan_shadow:#x}  [@click=follow('shadow')]\\[s] follow[/]"))
+                f"{view.kmsan_shadow:#x} [@click=follow('shadow')]\\[s][/]"))
         if view.kmsan_origin is not None:
             grid.add_row("origin", Text.from_markup(
-                f"pfn {view.kmsan_origin:#x}  [@click=follow('origin')]\\[o] follow[/]"))
+                f"{view.kmsan_origin:#x} [@click=follow('origin')]\\[o][/]"))
         if view.shadow_vaddr is not None:
-            grid.add_row("vaddr", f"shadow {view.shadow_vaddr:#x}")
-            grid.add_row("", f"origin {view.origin_vaddr:#x}")
+            grid.add_row("vaddr", f"S {view.shadow_vaddr:#x}")
+            grid.add_row("", f"O {view.origin_vaddr:#x}")
         if view.meta_for is not None:
             role = "shadow" if view.state is PageState.SHADOW else "origin"
-            grid.add_row("describes", Text.from_markup(
-                f"{role} of data pfn {view.meta_for:#x}  [@click=follow('data')]\\[d] go[/]"))
+            grid.add_row("of", Text.from_markup(
+                f"{role} of data {view.meta_for:#x} [@click=follow('data')]\\[d][/]"))
         elif view.state is PageState.HELD_BACK:
-            grid.add_row("describes", "nothing yet: held back, waiting for a data block")
-        if (view.kmsan_shadow is None and view.meta_for is None and not view.blind
-                and view.state not in (PageState.HOLE, PageState.HELD_BACK)):
+            grid.add_row("of", "nothing yet: held back for a data block")
+        elif (view.kmsan_shadow is None and not view.blind
+              and view.state is not PageState.HOLE):
             grid.add_row("", Text("no metadata for this page", style="dim"))
         return grid
