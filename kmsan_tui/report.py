@@ -75,12 +75,13 @@ def summary_lines(m: Metrics, sim: Simulation | None = None) -> list[str]:
 
 def compare_table(results: Sequence[tuple[str, Metrics]]) -> list[str]:
     names = [name for name, _ in results]
-    lines = [f"{'':<32}" + "".join(f"{n:>22}" for n in names)]
+    width = 2 + max(len(_fmt(getattr(m, key), kind)) for _, m in results for _, key, kind in ROWS)
+    lines = [f"{'':<32}" + "".join(f"{n:>{width}}" for n in names)]
     for label, key, kind in ROWS:
         values = [getattr(m, key) for _, m in results]
         cells = [_fmt(v, kind) for v in values]
         mark = " *" if len(set(values)) > 1 else ""
-        lines.append(f"{label:<32}" + "".join(f"{c:>22}" for c in cells) + mark)
+        lines.append(f"{label:<32}" + "".join(f"{c:>{width}}" for c in cells) + mark)
     lines.append("")
     for name, m in results:
         lines.append(f"{name:>6}: {m.memory_line}")

@@ -102,8 +102,9 @@ def memblock_free_all(sim: Simulation) -> None:
     sim.counters.memblock_freed_pages = freed
     sim.handed_over = True
     sim.strategy.after_free_all(sim)
-    sim.log(f"memblock_free_all: {freed} pages released to the buddy allocator",
-            "log", None, freed)
+    in_buddy = sum(z.managed_pages for z in sim.zones)
+    sim.log(f"memblock_free_all: {freed} pages passed to memblock_free_pages(), {in_buddy} "
+            "reached the buddy allocator", "log", None, freed)
 
 
 def chunk_runs(first: int, last: int) -> list[tuple[int, int, int]]:

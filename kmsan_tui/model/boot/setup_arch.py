@@ -49,7 +49,6 @@ def early_reserve_memory(sim: Simulation) -> None:
     sim.mb_reserve(0, 64 << 10, "first 64K (BIOS)", "early_reserve_memory")
     if cfg.initrd_size:
         sim.mb_reserve(cfg.initrd_addr, cfg.initrd_size, "initrd", "early_reserve_initrd")
-        sim.log(f"RAMDISK: [mem {cfg.initrd_addr:#x}-{cfg.initrd_addr + cfg.initrd_size - 1:#x}]")
     # arch/x86/kernel/ebda.c: reserve_bios_regions(): from the EBDA (below 640K) to 1 MiB.
     low_top = min((e.end + 1 for e in sim.layout.e820 if e.type == "usable" and e.start == 0),
                   default=0xA0000)
@@ -119,6 +118,9 @@ def init_mem_mapping(sim: Simulation) -> None:
                      min_addr=max(0, top - SZ_1G // 2), max_addr=top, api="phys_alloc_range",
                      caller="alloc_low_pages")
     sim.counters.pagetable_pages += nr
+    cfg = sim.config
+    if cfg.initrd_size:  # reserve_initrd() reports the initrd kept where the loader put it
+        sim.log(f"RAMDISK: [mem {cfg.initrd_addr:#x}-{cfg.initrd_addr + cfg.initrd_size - 1:#x}]")
     # setup_arch(): all RAM is mapped now: allocations may go anywhere.
     sim.memblock.set_current_limit(top)
 
