@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from kmsan_tui.model.constants import PAGE_SHIFT
 
 _UNITS = (("T", 40), ("G", 30), ("M", 20), ("K", 10))
+_SHIFTS = {"k": 10, "m": 20, "g": 30, "t": 40}
 
 
 def short_addr(addr: int) -> str:
@@ -60,13 +63,11 @@ def parse_location(text: str) -> tuple[str, int] | None:
             break
     if not raw:
         return None
-    suffix = {"k": 10, "m": 20, "g": 30, "t": 40}.get(raw[-1])
-    if suffix is not None:
-        raw = raw[:-1].removesuffix("i")
-        kind = "phys"
+    sized = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s*([kmgt])(?:i?b)?", raw)
     try:
-        if suffix is not None:
-            value = int(float(raw) * (1 << suffix))
+        if sized is not None:
+            value = int(float(sized[1]) * (1 << _SHIFTS[sized[2]]))
+            kind = "phys"
         else:
             value = int(raw, 0)
     except ValueError:

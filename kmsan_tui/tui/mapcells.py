@@ -201,10 +201,11 @@ class MapIndex:
         codes = np.full(points.shape, HOLE, dtype=np.int8)
         aux = np.full(points.shape, -1, dtype=np.int16)
         in_zone = _lookup(points, self.zone_starts, self.zone_ends) >= 0
+        # A hole: not memblock memory, or outside every zone once there are zones
+        # (holes inside a zone's span are holes too, with a PG_reserved struct page).
+        ram = _lookup(points, self.mem_starts, self.mem_ends) >= 0
         if self.has_zones:
-            ram = in_zone
-        else:
-            ram = _lookup(points, self.mem_starts, self.mem_ends) >= 0
+            ram &= in_zone
         owner = _lookup(points, self.own_starts, self.own_ends)
         has_owner = owner >= 0
         aux[has_owner] = self.own_ids[owner[has_owner]]

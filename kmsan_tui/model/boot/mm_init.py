@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from kmsan_tui.model.boot.setup_arch import hash_entries, present_sections
+from kmsan_tui.model.boot.setup_arch import (
+    SMP_CACHE_BYTES,
+    SZ_1M,
+    hash_entries,
+    order_of,
+    present_sections,
+)
 from kmsan_tui.model.constants import (
     MAX_DMA32_PFN,
     MAX_PAGE_ORDER,
@@ -17,19 +23,6 @@ from kmsan_tui.model.constants import (
 
 if TYPE_CHECKING:
     from kmsan_tui.model.simulation import Simulation
-
-SZ_1M = 1 << 20
-SZ_2M = 2 << 20
-SZ_1G = 1 << 30
-SMP_CACHE_BYTES = 64
-ISA_END_ADDRESS = 0x100000
-
-
-def order_of(size: int) -> int:
-    """get_order(): the buddy order that holds size bytes."""
-    pages = max(1, -(-size // PAGE_SIZE))
-    return (pages - 1).bit_length()
-
 
 
 def page_ext_init_flatmem(sim: Simulation) -> None:

@@ -13,7 +13,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
-from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGEBLOCK_ORDER, PAGETYPEINFO_TYPES
+from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGETYPEINFO_TYPES
 from kmsan_tui.model.procfs import buddyinfo, pagetypeinfo
 from kmsan_tui.tui.frame import Frame, ZoneFree
 from kmsan_tui.tui.messages import PageSelected
@@ -121,7 +121,7 @@ count is its change since the last command.
         if not self.has_class("-procfs"):
             return
         zones = frame.sim.zones
-        text = (buddyinfo(zones) + "\n" + pagetypeinfo(zones, PAGEBLOCK_ORDER)) if zones \
+        text = (buddyinfo(zones) + "\n" + pagetypeinfo(zones, zones[0].pageblock_order)) if zones \
             else "no zones yet"
         self.query_one("#procfs", Static).update(Text(text, no_wrap=True))
 

@@ -1,0 +1,159 @@
+"""Driving the boot: step, step back, next init call, run to a step or the end, autoplay."""
+
+from __future__ import annotations
+
+from textual.widgets import Label, OptionList
+
+from kmsan_tui.tui.runner import memory_fingerprint
+from kmsan_tui.tui.screens.pick import PickScreen
+from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
+from kmsan_tui.tui.widgets.status_bar import StatusBar
+
+from .conftest import explorer, make_app, settle
+
+
+async def test_starts_on_qemu_8g_eager_before_the_first_step() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        assert screen.runner.session.sim.current == 0
+        assert (screen.frame.layout_name, screen.frame.strategy) == ("qemu-8g", "eager")
+        status = str(app.screen.query_one(StatusBar).query_one("#status", Label).render())
+        assert status == f"step 0/{screen.frame.nsteps} · (before boot) · eager · qemu-8g"
+
+
+async def test_n_runs_one_step_and_the_status_and_timeline_follow() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", "n")
+        await settle(pilot)
+        screen = explorer(app)
+        sim = screen.runner.session.sim
+        assert sim.current == 2
+        assert screen.frame.step_index == 2
+        assert f"step 2/{len(sim.steps)} · {sim.steps[1]}" in str(
+            screen.query_one(StatusBar).query_one("#status", Label).render())
+        steps = screen.query_one(BootTimeline).query_one(OptionList)
+        assert steps.highlighted == 1
+
+
+async def test_u_steps_back() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", "n", "n", "u")
+        await settle(pilot)
+        assert explorer(app).runner.session.sim.current == 2
+        assert explorer(app).frame.step_index == 2
+
+
+async def test_step_back_at_the_start_says_so_and_changes_nothing() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("u")
+        await settle(pilot)
+        assert explorer(app).runner.session.sim.current == 0
+        assert any("nothing to step back" in n.message for n in app._notifications)
+
+
+async def test_next_init_call_runs_until_memory_changes() -> None:
+    app = make_app(at="build_all_zonelists")
+    async with app.run_test(size=(120, 40)) as pilot:
+        before = memory_fingerprint(explorer(app).frame.sim)
+        start = explorer(app).frame.step_index
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        frame = explorer(app).frame
+        assert frame.step_index > start
+        assert memory_fingerprint(frame.sim) != before
+
+
+async def test_e_runs_to_the_end() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("e")
+        await settle(pilot)
+        assert explorer(app).runner.session.sim.done
+        assert explorer(app).frame.step_name == "mem_init_print_info"
+
+
+async def test_enter_on_a_timeline_step_runs_to_it_and_back() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("t")
+        steps = explorer(app).query_one("#steps", OptionList)
+        target = explorer(app).frame.sim.steps.index("mem_init")
+        steps.highlighted = target
+        await pilot.press("enter")
+        await settle(pilot)
+        assert explorer(app).frame.step_name == "mem_init"
+        steps.highlighted = 3
+        await pilot.press("enter")
+        await settle(pilot)
+        assert explorer(app).runner.session.sim.current == 4
+
+
+async def test_r_picks_a_step_to_run_to() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, PickScreen)
+        options = app.screen.query_one(OptionList)
+        options.highlighted = explorer(app).frame.sim.steps.index("kmsan_init_shadow")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert explorer(app).frame.step_name == "kmsan_init_shadow"
+
+
+async def test_space_autoplays_and_pauses() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("greater_than_sign", "greater_than_sign", "greater_than_sign")
+        await pilot.press("space")
+        assert explorer(app).autoplay_speed == 16.0
+        await pilot.pause(0.6)
+        await pilot.press("space")
+        await settle(pilot)
+        ran = explorer(app).runner.session.sim.current
+        assert ran >= 2
+        assert explorer(app).autoplay_speed == 0
+        await pilot.pause(0.3)
+        assert explorer(app).runner.session.sim.current == ran
+
+
+async def test_escape_stops_a_long_run() -> None:
+    app = make_app(layout="qemu-2g")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = explorer(app)
+        original = screen.runner.session.step
+
+        def slow_step() -> None:
+            import time
+
+            time.sleep(0.05)
+            original()
+
+        screen.runner.session.step = slow_step  # type: ignore[method-assign]
+        await pilot.press("e")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert 0 < screen.runner.session.sim.current < len(screen.frame.sim.steps)
+        assert screen.frame.step_index == screen.runner.session.sim.current
+
+
+async def test_a_model_error_is_reported_and_the_explorer_goes_on() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        screen = explorer(app)
+
+        def broken() -> None:
+            raise RuntimeError("simulated bug")
+
+        screen.runner.session.step = broken  # type: ignore[method-assign]
+        await pilot.press("n")
+        await settle(pilot)
+        assert any("simulated bug" in n.message for n in app._notifications)
+        assert screen.idle and screen.frame.step_index == 0

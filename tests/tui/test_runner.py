@@ -1,0 +1,80 @@
+"""The runner: commands off the UI thread, a frame after each, a chart point per command."""
+
+from __future__ import annotations
+
+import pytest
+
+from kmsan_tui.model import load_layout
+from kmsan_tui.model.errors import UserError
+from kmsan_tui.session import Session
+from kmsan_tui.tui.runner import Cancelled, Runner, memory_fingerprint
+
+
+def runner(strategy: str = "eager", layout: str = "qemu-2g") -> Runner:
+    r = Runner(Session(load_layout(layout), strategy))
+    r.start()
+    return r
+
+
+def test_a_frame_is_a_private_copy_of_the_simulation() -> None:
+    r = runner()
+    frame = r.step()
+    digest = frame.sim.digest()
+    r.step()
+    assert frame.sim.digest() == digest
+    assert frame.sim is not r.session.sim
+
+
+def test_series_has_one_point_per_command_and_follows_undo() -> None:
+    r = runner()
+    r.run_to(5)
+    assert len(r.frame.series) == len(r.session.history) + 1 == 7
+    r.undo()
+    assert len(r.frame.series) == 6
+    assert r.frame.series[-1].label == r.session.sim.steps[4]
+
+
+def test_run_to_goes_back_when_the_step_already_ran() -> None:
+    r = runner()
+    r.run_to(10)
+    frame = r.run_to(3)
+    assert frame.step_index == 4
+
+
+def test_switch_keeps_the_step_and_undo() -> None:
+    r = runner()
+    r.run_to(r.session.sim.index_of("mem_init"))
+    frame = r.switch("lazy")
+    assert (frame.strategy, frame.step_name) == ("lazy", "mem_init")
+    assert r.undo().step_index == frame.step_index - 1
+
+
+def test_next_change_skips_steps_that_only_log() -> None:
+    r = runner()
+    before = memory_fingerprint(r.session.sim)
+    frame = r.next_change()
+    assert memory_fingerprint(frame.sim) != before or frame.sim.done
+
+
+def test_step_after_the_end_is_a_user_error() -> None:
+    r = runner()
+    r.run_all()
+    with pytest.raises(UserError):
+        r.step()
+
+
+def test_a_cancelled_workload_leaves_the_session_as_it_was() -> None:
+    r = runner()
+    r.run_all()
+    length = len(r.session.history)
+    with pytest.raises(Cancelled):
+        r.workload("fragmenter", 5000, cancel=lambda: True)
+    assert len(r.session.history) == length
+
+
+def test_a_workload_with_another_seed_reseeds_the_session() -> None:
+    r = runner()
+    r.run_all()
+    frame = r.workload("pagecache", 2000, seed=7)
+    assert r.session.seed == frame.seed == 7
+    assert r.session.history[-1].workload == "pagecache"
