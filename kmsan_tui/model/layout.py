@@ -281,6 +281,12 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
         initrd_size=r.size(kt, "initrd_size", "kernel", 0),
         images=images,
     )
+    for san, img in images.items():
+        # The reserved span must hold every section: text, rodata, data, init, bss.
+        need = img.data_offset + img.rwdata + img.init + img.bss
+        if img.reserved < need:
+            raise r.fail(f"kernel.image.{san}.reserved",
+                         f"{img.reserved:#x} is smaller than the sections it must hold ({need:#x})")
     if kernel.pageblock_order not in (9, 10):
         raise r.fail("kernel.pageblock_order", f"expected 9 (hugetlb) or 10, got {kernel.pageblock_order}")
     image = kernel.image()

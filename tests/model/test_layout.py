@@ -49,6 +49,8 @@ BROKEN = [
     ("[machine]\ne820 = [{start = 0, size = 'lots'}]\n", "bad.toml: machine.e820[0].size: not a size"),
     ("[machine]\ne820 = [{start = 0, end = 0x3fffffff}]\n[kernel]\nsanitizer = 'ubsan'\n",
      "bad.toml: kernel.sanitizer: expected one of kmsan, kasan, none"),
+    ("[machine]\ne820 = [{start = 0, end = 0x3fffffff}]\n[kernel.image.kmsan]\nreserved = '4M'\n",
+     "bad.toml: kernel.image.kmsan.reserved: 0x400000 is smaller than the sections"),
     ("[machine]\npaging_levels = 3\ne820 = [{start = 0, end = 0x3fffffff}]\n",
      "bad.toml: machine.paging_levels"),
     ("[machine]\ne820 = [{start = 0, end = 0x3fffffff, type = 'reserved'}]\n",

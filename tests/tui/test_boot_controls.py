@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 from textual.widgets import Label, OptionList
+
+from kmsan_tui.session import Session
 
 from kmsan_tui.tui.runner import memory_fingerprint
 from kmsan_tui.tui.screens.pick import PickScreen
@@ -123,19 +128,17 @@ async def test_space_autoplays_and_pauses() -> None:
         assert explorer(app).runner.session.sim.current == ran
 
 
-async def test_escape_stops_a_long_run() -> None:
+async def test_escape_stops_a_long_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Session.step
+
+    def slow_step(self: Session) -> None:
+        time.sleep(0.05)
+        original(self)
+
+    monkeypatch.setattr(Session, "step", slow_step)
     app = make_app(layout="qemu-2g")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = explorer(app)
-        original = screen.runner.session.step
-
-        def slow_step() -> None:
-            import time
-
-            time.sleep(0.05)
-            original()
-
-        screen.runner.session.step = slow_step  # type: ignore[method-assign]
         await pilot.press("e")
         await pilot.pause(0.2)
         await pilot.press("escape")
@@ -144,15 +147,15 @@ async def test_escape_stops_a_long_run() -> None:
         assert screen.frame.step_index == screen.runner.session.sim.current
 
 
-async def test_a_model_error_is_reported_and_the_explorer_goes_on() -> None:
+async def test_a_model_error_is_reported_and_the_explorer_goes_on(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(self: Session) -> None:
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(Session, "step", broken)
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = explorer(app)
-
-        def broken() -> None:
-            raise RuntimeError("simulated bug")
-
-        screen.runner.session.step = broken  # type: ignore[method-assign]
         await pilot.press("n")
         await settle(pilot)
         assert any("simulated bug" in n.message for n in app._notifications)
