@@ -28,6 +28,8 @@ check: lint types test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/bench_buddy.py
+	test ! -f benchmarks/bench_tui.py || $(BIN)/python benchmarks/bench_tui.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
