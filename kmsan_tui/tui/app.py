@@ -30,16 +30,16 @@ class KmsanApp(App[int]):
     COMMANDS = App.COMMANDS | {ExplorerCommands}
 
     def __init__(self, runner: Runner, *, keymap: dict[str, str] | None = None,
-                 animate: bool = True) -> None:
+                 flash_changes: bool = True) -> None:
         super().__init__()
         self.runner = runner
         self.keymap: dict[str, str] = dict(keymap or {})
-        self.animate = animate
+        self.flash_changes = flash_changes
 
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.push_screen(ExplorerScreen(self.runner, animate=self.animate))
+        self.push_screen(ExplorerScreen(self.runner, flash_changes=self.flash_changes))
 
     def action_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):
@@ -52,17 +52,17 @@ class KmsanApp(App[int]):
         except NoMatches:
             self.screen.mount(HelpPanel())
 
-    def action_quit(self) -> None:  # type: ignore[override]
+    async def action_quit(self) -> None:
         self.exit(0)
 
 
 def make_app(layout: Layout, strategy: str | None = None, *, seed: int = 0,
-             keymap: dict[str, str] | None = None, animate: bool = True) -> KmsanApp:
+             keymap: dict[str, str] | None = None, flash_changes: bool = True) -> KmsanApp:
     """The factory tests, benchmarks and the CLI share."""
     chosen = strategy or layout.kernel.strategy or "eager"
     if chosen not in STRATEGIES:
         chosen = "eager"
-    return KmsanApp(Runner(Session(layout, chosen, seed)), keymap=keymap, animate=animate)
+    return KmsanApp(Runner(Session(layout, chosen, seed)), keymap=keymap, flash_changes=flash_changes)
 
 
 def run_app(layout: Layout, strategy: str | None = None, keymap: str | None = None) -> int:

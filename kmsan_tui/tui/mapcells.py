@@ -110,6 +110,15 @@ class MapIndex:
         self.own_starts, self.own_ends = _arr(starts), _arr(ends)
         self.own_ids = np.array(ids, dtype=np.int16)
 
+    @property
+    def letter_array(self) -> np.ndarray:
+        """Owner letters by owner id, "X" appended for id -1 (no owner)."""
+        cached: np.ndarray | None = getattr(self, "_letter_array", None)
+        if cached is None or len(cached) != len(self.owner_letters) + 1:
+            cached = np.array([*self.owner_letters, "X"], dtype="<U1")
+            self._letter_array = cached
+        return cached
+
     def owner_id(self, name: str) -> int:
         """The id of an owner name (for KMSAN metadata owners not in the owner map)."""
         try:

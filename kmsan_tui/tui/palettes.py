@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from rich.style import Style
 
+from kmsan_tui.model.mapview import CODE_OF, NCODES
 from kmsan_tui.model.pages import PageState
 from kmsan_tui.tui import mapcells as mc
 
@@ -102,5 +104,24 @@ def glyph(code: int, aux: int, owner_letters: tuple[str, ...]) -> str:
     return _LABELS[code][2] if code in _LABELS else "?"
 
 
+# Glyph of each code (OUTSIDE, -1, indexes the last element); orders with -1 -> "f".
+_BASE = np.array([_LABELS[code][2] if code in _LABELS else "?" for code in range(NCODES)]
+                 + [" "], dtype="<U1")
+_ORDERS = np.array(list(ORDER_GLYPHS) + ["f"], dtype="<U1")
+
+
+def glyph_row(codes: np.ndarray, aux: np.ndarray, letters: np.ndarray) -> str:
+    """The characters of a row of cells (vectorised ``glyph``). ``letters`` holds the
+    owner letters of the index, with "X" appended for cells without an owner."""
+    out = _BASE[codes]
+    free = codes == mc.FREE
+    out[free] = _ORDERS[aux[free]]
+    reserved = codes == mc.RESERVED
+    out[reserved] = letters[aux[reserved]]
+    allocated = codes == mc.ALLOCATED
+    out[allocated] = np.char.lower(letters[aux[allocated]])
+    return "".join(out.tolist())
+
+
 def state_label(state: PageState) -> str:
-    return _LABELS[mc.CODE_OF[state]][0]
+    return _LABELS[CODE_OF[state]][0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -19,13 +20,16 @@ from kmsan_tui.tui.fmt import parse_location
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
 from kmsan_tui.tui.palettes import PALETTES
 
+if TYPE_CHECKING:
+    from kmsan_tui.tui.screens.explorer import ExplorerScreen
+
 Entry = tuple[str, Callable[[], object], str]  # (text, callback, help)
 
 
 class ExplorerCommands(Provider):
     """Commands of the explorer screen (nothing on other screens)."""
 
-    def _screen(self):  # type: ignore[no-untyped-def]
+    def _screen(self) -> ExplorerScreen | None:
         from kmsan_tui.tui.screens.explorer import ExplorerScreen
 
         screen = self.screen

@@ -25,7 +25,7 @@ def take_screenshot(sim: Simulation, until_step: str | None, output_path: str | 
     runner = Runner(session)
     if until_step:
         runner.run_to(session.sim.index_of(until_step))
-    app = KmsanApp(runner, animate=False)
+    app = KmsanApp(runner, flash_changes=False)
     target = Path(output_path)
     svg = asyncio.run(_render(app, size))
     target.parent.mkdir(parents=True, exist_ok=True)

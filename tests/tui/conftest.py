@@ -12,7 +12,9 @@ import asyncio
 import inspect
 
 import pytest
+from textual.geometry import Region
 from textual.pilot import Pilot
+from textual.widget import Widget
 
 from kmsan_tui.model import load_layout
 from kmsan_tui.session import Session
@@ -27,7 +29,7 @@ def make_app(layout: str = "qemu-8g", strategy: str = "eager", at: str | None = 
     runner = Runner(Session(load_layout(layout), strategy, seed))
     if at is not None:
         runner.run_to(runner.session.sim.index_of(at))
-    return KmsanApp(runner, keymap=keymap, animate=False)
+    return KmsanApp(runner, keymap=keymap, flash_changes=False)
 
 
 def explorer(app: KmsanApp) -> ExplorerScreen:
@@ -58,3 +60,10 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     kwargs = {name: pyfuncitem.funcargs[name] for name in names}
     asyncio.run(pyfuncitem.obj(**kwargs))
     return True
+
+
+def text_of(widget: Widget) -> str:
+    """What a widget shows on screen, as plain text (lines joined by newlines)."""
+    width, height = widget.outer_size
+    strips = widget.render_lines(Region(0, 0, width, height))
+    return "\n".join(strip.text for strip in strips)

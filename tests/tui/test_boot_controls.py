@@ -8,13 +8,12 @@ import pytest
 from textual.widgets import Label, OptionList
 
 from kmsan_tui.session import Session
-
 from kmsan_tui.tui.runner import memory_fingerprint
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
 from kmsan_tui.tui.widgets.status_bar import StatusBar
 
-from .conftest import explorer, make_app, settle
+from .conftest import explorer, make_app, settle, text_of
 
 
 async def test_starts_on_qemu_8g_eager_before_the_first_step() -> None:
@@ -24,8 +23,8 @@ async def test_starts_on_qemu_8g_eager_before_the_first_step() -> None:
         screen = explorer(app)
         assert screen.runner.session.sim.current == 0
         assert (screen.frame.layout_name, screen.frame.strategy) == ("qemu-8g", "eager")
-        status = str(app.screen.query_one(StatusBar).query_one("#status", Label).render())
-        assert status == f"step 0/{screen.frame.nsteps} · (before boot) · eager · qemu-8g"
+        status = text_of(app.screen.query_one(StatusBar).query_one("#status", Label))
+        assert status.strip() == f"step 0/{screen.frame.nsteps} · (before boot) · eager · qemu-8g"
 
 
 async def test_n_runs_one_step_and_the_status_and_timeline_follow() -> None:
@@ -38,8 +37,8 @@ async def test_n_runs_one_step_and_the_status_and_timeline_follow() -> None:
         sim = screen.runner.session.sim
         assert sim.current == 2
         assert screen.frame.step_index == 2
-        assert f"step 2/{len(sim.steps)} · {sim.steps[1]}" in str(
-            screen.query_one(StatusBar).query_one("#status", Label).render())
+        assert f"step 2/{len(sim.steps)} · {sim.steps[1]}" in text_of(
+            screen.query_one(StatusBar).query_one("#status", Label))
         steps = screen.query_one(BootTimeline).query_one(OptionList)
         assert steps.highlighted == 1
 
@@ -132,7 +131,7 @@ async def test_escape_stops_a_long_run(monkeypatch: pytest.MonkeyPatch) -> None:
     original = Session.step
 
     def slow_step(self: Session) -> None:
-        time.sleep(0.05)
+        time.sleep(0.2)
         original(self)
 
     monkeypatch.setattr(Session, "step", slow_step)

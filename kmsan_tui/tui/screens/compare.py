@@ -70,15 +70,15 @@ The cursor and zoom are shared. `escape` goes back to the explorer.
         Binding("0", "zoom_fit", "Whole machine", show=False, id="compare.zoom_fit"),
     ]
 
-    left: reactive[Frame | None] = reactive(None)
+    left: reactive[Frame | None] = reactive(None, repaint=False)
     """The explorer's state."""
-    right: reactive[Frame | None] = reactive(None)
+    right: reactive[Frame | None] = reactive(None, repaint=False)
     """The same commands under the other strategy."""
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)
     """The pfn under both cursors."""
-    zoom: reactive[int] = reactive(0)
+    zoom: reactive[int] = reactive(0, repaint=False)
     """Pages per cell of both maps (0: whole machine)."""
-    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE, repaint=False)
     """The colours of page states."""
 
     def __init__(self, session: Session, frame: Frame, cursor: int, palette: str,

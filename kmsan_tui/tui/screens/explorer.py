@@ -8,20 +8,17 @@ cursor, zoom and palette are view state: the screen keeps them and binds them to
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
+from textual.lazy import Lazy
 from textual.reactive import reactive
-from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from kmsan_tui.model.errors import UserError
@@ -39,7 +36,8 @@ from kmsan_tui.tui.messages import (
     StepRequested,
     ZoomRequested,
 )
-from kmsan_tui.tui.runner import Cancelled, Runner
+from kmsan_tui.tui.runner import Runner
+from kmsan_tui.tui.screens.command_screen import CommandScreen
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
 from kmsan_tui.tui.screens.workload import WorkloadScreen
@@ -54,69 +52,35 @@ from kmsan_tui.tui.widgets.page_inspector import PageInspector
 from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
 from kmsan_tui.tui.widgets.status_bar import StatusBar
 
-Job = Callable[[], Frame]
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
 
 
-class FrameReady(Message):
-    """A command (or part of one) finished: here is the state to show."""
-
-    def __init__(self, frame: Frame, final: bool) -> None:
-        self.frame = frame
-        self.final = final
-        super().__init__()
-
-
-class CommandFailed(Message):
-    """A command stopped with an error; the session is unchanged by it."""
-
-    def __init__(self, text: str, severity: str) -> None:
-        self.text = text
-        self.severity = severity
-        super().__init__()
-
-
-class Progressed(Message):
-    """A long command reports how far it is."""
-
-    def __init__(self, done: int, total: int, what: str) -> None:
-        self.done, self.total, self.what = done, total, what
-        super().__init__()
-
-
-class ExplorerScreen(Screen[None]):
+class ExplorerScreen(CommandScreen):
     """Boot a machine step by step and watch its memory."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(EXPLORER_BINDINGS)
     HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [
         (0, "-narrow"), (110, "-normal"), (170, "-wide")]
 
-    frame: reactive[Frame | None] = reactive(None)
-    """The state every widget draws."""
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)
     """The pfn under the map cursor (the inspected page)."""
-    zoom: reactive[int] = reactive(0)
+    zoom: reactive[int] = reactive(0, repaint=False)
     """Pages per map cell; 0 fits the whole machine."""
-    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE, repaint=False)
     """The colours of page states."""
-    reference: reactive[MapIndex | None] = reactive(None)
+    reference: reactive[MapIndex | None] = reactive(None, repaint=False)
     """The state before the last command, for the map's change marks."""
-    busy: reactive[bool] = reactive(False)
-    """A command is running."""
-    autoplay_speed: reactive[float] = reactive(0.0)
+    autoplay_speed: reactive[float] = reactive(0.0, repaint=False)
     """Autoplay steps per second; 0 when paused."""
 
-    def __init__(self, runner: Runner, *, animate: bool = True) -> None:
-        super().__init__()
-        self.runner = runner
-        self.animate = animate
-        self._queue: deque[tuple[str, Job]] = deque()
-        self._cancel = threading.Event()
+    def __init__(self, runner: Runner, *, flash_changes: bool = True) -> None:
+        super().__init__(runner)
+        self.flash_changes = flash_changes
         self._trail: list[int] = []  # pfns to go back to after following pointers
         self._speed = 2.0
-        self._autoplay_timer = None
-        frame = runner.frame if runner.frame is not None else runner.start()
-        self.set_reactive(ExplorerScreen.frame, frame)
+        self._autoplay_timer: Timer | None = None
+        frame = self.frame
+        assert frame is not None
         self.set_reactive(ExplorerScreen.cursor, self._initial_cursor(frame))
         self.set_reactive(ExplorerScreen.reference,
                           frame.before.index if frame.before is not None else None)
@@ -126,14 +90,15 @@ class ExplorerScreen(Screen[None]):
         return min(0x1000, frame.index.span - 1)  # 16 MiB: the start of ZONE_DMA32
 
     def compose(self) -> ComposeResult:
-        yield StatusBar(id="status-bar").data_bind(ExplorerScreen.frame)
+        yield StatusBar(id="status-bar").data_bind(
+            ExplorerScreen.frame, ExplorerScreen.progress, activity=ExplorerScreen.activity)
         with Horizontal(id="top"):
             yield BootTimeline(id="timeline").data_bind(ExplorerScreen.frame)
             with Vertical(id="map-panel"):
                 memory_map = MemoryMap(id="map").data_bind(
                     ExplorerScreen.frame, ExplorerScreen.cursor, ExplorerScreen.zoom,
                     ExplorerScreen.palette, ExplorerScreen.reference)
-                memory_map.animate_changes = self.animate
+                memory_map.animate_changes = self.flash_changes
                 yield memory_map
                 yield MapLegend(id="legend").data_bind(ExplorerScreen.frame,
                                                        ExplorerScreen.palette)
@@ -143,19 +108,19 @@ class ExplorerScreen(Screen[None]):
             with TabbedContent(id="tabs"):
                 with TabPane("Free lists", id="free-lists"):
                     yield FreeLists(id="free-lists-panel").data_bind(ExplorerScreen.frame)
+                # The hidden panels mount after the first frame is on screen (Lazy).
                 with TabPane("Shadow regions", id="regions"):
-                    yield ShadowRegions(id="regions-panel").data_bind(ExplorerScreen.frame)
+                    yield Lazy(ShadowRegions(id="regions-panel").data_bind(ExplorerScreen.frame))
                 with TabPane("Metrics", id="metrics"):
-                    yield MetricsPanel(id="metrics-panel").data_bind(ExplorerScreen.frame)
+                    yield Lazy(MetricsPanel(id="metrics-panel").data_bind(ExplorerScreen.frame))
                 with TabPane("Fragmentation", id="chart"):
-                    yield FragChart(id="chart-panel").data_bind(ExplorerScreen.frame)
+                    yield Lazy(FragChart(id="chart-panel").data_bind(ExplorerScreen.frame))
                 with TabPane("Kernel log", id="log"):
-                    yield KernelLog(id="log-panel").data_bind(ExplorerScreen.frame)
+                    yield Lazy(KernelLog(id="log-panel").data_bind(ExplorerScreen.frame))
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(MemoryMap).focus()
-        self.query_one(MapLegend).watch_frame(self.frame)
         self.query_one("#inspector").border_title = "struct page"
         self.query_one("#timeline").border_title = "Boot timeline"
 
@@ -169,85 +134,22 @@ class ExplorerScreen(Screen[None]):
         if self.cursor >= span:
             self.cursor = span - 1
 
-    def watch_busy(self, busy: bool) -> None:
-        self.set_class(busy, "-busy")
-        if not busy:
-            self.query_one(StatusBar).progress = None
-            self._update_activity()
+    activity: reactive[str] = reactive("", repaint=False)
+    """The status line's right side: the running command, or autoplay."""
 
-    def _update_activity(self, running: str = "") -> None:
-        if running:
-            text = f"⏳ {running}…  (esc stops)"
+    def watch_running(self) -> None:
+        self._update_activity()
+
+    def _update_activity(self) -> None:
+        if self.running:
+            self.activity = f"⏳ {self.running}…  (esc stops)"
         elif self.autoplay_speed:
-            text = f"▶ autoplay {self.autoplay_speed:g} steps/s  (space pauses)"
+            self.activity = f"▶ autoplay {self.autoplay_speed:g} steps/s  (space pauses)"
         else:
-            text = ""
-        self.query_one(StatusBar).activity = text
+            self.activity = ""
 
-    @on(FrameReady)
-    def _frame_ready(self, message: FrameReady) -> None:
-        self.frame = message.frame
-        if message.final:
-            self._finish()
-
-    @on(CommandFailed)
-    def _command_failed(self, message: CommandFailed) -> None:
-        self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
-                    timeout=6 if message.severity == "error" else 3)
-        self._queue.clear()
+    def command_failed(self) -> None:
         self._stop_autoplay()
-        self._finish()
-
-    @on(Progressed)
-    def _progressed(self, message: Progressed) -> None:
-        self.query_one(StatusBar).progress = (message.done, message.total)
-        self._update_activity(f"{message.what} {message.done:,}/{message.total:,}")
-
-    def _finish(self) -> None:
-        self.busy = False
-        self._pump()
-
-    # ------------------------------------------------------------------ commands
-
-    def submit(self, label: str, job: Job) -> None:
-        """Queue a command; it runs after the ones before it, off the UI thread."""
-        self._queue.append((label, job))
-        self._pump()
-
-    def _pump(self) -> None:
-        if self.busy or not self._queue:
-            return
-        label, job = self._queue.popleft()
-        self.busy = True
-        self._cancel.clear()
-        self._update_activity(label)
-        self._run_job(job)
-
-    @work(thread=True, group="command", exit_on_error=False)
-    def _run_job(self, job: Job) -> None:
-        try:
-            frame = job()
-        except Cancelled as exc:
-            self.post_message(CommandFailed(str(exc), "warning"))
-        except UserError as exc:
-            self.post_message(CommandFailed(str(exc), "warning"))
-        except Exception as exc:  # a model bug: report it, keep the explorer alive
-            self.post_message(CommandFailed(f"model error: {type(exc).__name__}: {exc}",
-                                            "error"))
-        else:
-            self.post_message(FrameReady(frame, final=True))
-
-    def _on_frame(self, frame: Frame) -> None:
-        """Intermediate frames of a long command (called in the worker thread)."""
-        self.post_message(FrameReady(frame, final=False))
-
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        self.post_message(Progressed(done, total, what))
-
-    @property
-    def idle(self) -> bool:
-        """No command running or queued (tests and benchmarks wait for this)."""
-        return not self.busy and not self._queue
 
     # ------------------------------------------------------------------ boot actions
 
@@ -263,7 +165,7 @@ class ExplorerScreen(Screen[None]):
 
     def action_next_initcall(self) -> None:
         self.submit("next init call",
-                    lambda: self.runner.next_change(cancel=self._cancel.is_set))
+                    lambda: self.runner.next_change(cancel=self.cancelled))
 
     def action_run_all(self) -> None:
         if self.frame is not None:
@@ -271,8 +173,8 @@ class ExplorerScreen(Screen[None]):
 
     def run_to(self, index: int) -> None:
         self.submit("running", lambda: self.runner.run_to(
-            index, cancel=self._cancel.is_set, on_frame=self._on_frame,
-            progress=self._on_progress))
+            index, cancel=self.cancelled, on_frame=self.on_frame,
+            progress=self.on_progress))
 
     @on(RunToRequested)
     def _run_to_requested(self, message: RunToRequested) -> None:
@@ -327,8 +229,7 @@ class ExplorerScreen(Screen[None]):
     def action_stop(self) -> None:
         if self.query_one(FreeLists).collapse():
             return
-        self._queue.clear()
-        self._cancel.set()
+        self.stop_commands()
         self._stop_autoplay()
 
     # ------------------------------------------------------------------ machine actions
@@ -338,7 +239,7 @@ class ExplorerScreen(Screen[None]):
             self.notify(f"already {strategy}", timeout=1.5)
             return
         self.submit(f"switching to {strategy}", lambda: self.runner.switch(
-            strategy, cancel=self._cancel.is_set, progress=self._on_progress))
+            strategy, cancel=self.cancelled, progress=self.on_progress))
 
     def action_strategy(self, strategy: str) -> None:
         self.switch_strategy(strategy)
@@ -360,7 +261,7 @@ class ExplorerScreen(Screen[None]):
 
     def run_workload(self, name: str, ops: int, seed: int | None = None) -> None:
         self.submit(f"workload {name}", lambda: self.runner.workload(
-            name, ops, seed, cancel=self._cancel.is_set, progress=self._on_progress))
+            name, ops, seed, cancel=self.cancelled, progress=self.on_progress))
 
     def action_load_layout(self) -> None:
         options = [(name, name) for name in shipped_layouts()]

@@ -49,9 +49,12 @@ class WorkloadScreen(ModalScreen[tuple[str, int, int] | None]):
                     yield Label("operations")
                     yield Input(str(DEFAULT_OPS), type="integer", id="ops")
                 with Vertical():
-                    yield Label("seed (a new seed re-runs the session)")
+                    yield Label("seed (another re-runs the session)")
                     yield Input(str(self.seed), type="integer", id="seed")
             yield Button("Run", variant="primary", id="run")
+
+    def on_mount(self) -> None:
+        self.query_one("#run", Button).focus()  # Enter runs the defaults
 
     def on_select_changed(self, event: Select.Changed) -> None:
         if isinstance(event.value, str) and event.value in WORKLOADS:

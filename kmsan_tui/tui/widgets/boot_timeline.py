@@ -31,17 +31,18 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
     BootTimeline {
         #steps { height: 1fr; border: none; padding: 0; text-wrap: nowrap;
                  text-overflow: ellipsis; }
-        #detail { height: auto; max-height: 7; padding: 0 1; color: $text-muted;
+        #detail { height: 7; padding: 0 1; color: $text-muted;
                   border-top: hkey $panel-lighten-2; }
     }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose steps are listed."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._names: tuple[str, ...] = ()
+        self._prompts: list[Text] = []
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="steps")
@@ -52,14 +53,18 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
             return
         steps = self.query_one("#steps", OptionList)
         names = tuple(frame.sim.steps)
-        options = [Option(self._prompt(frame, i, name), id=name) for i, name in enumerate(names)]
+        prompts = [self._prompt(frame, i, name) for i, name in enumerate(names)]
         if names != self._names:
             steps.clear_options()
-            steps.add_options(options)
+            steps.add_options(Option(prompt, id=name) for prompt, name in zip(
+                prompts, names, strict=True))
             self._names = names
         else:
-            for i, option in enumerate(options):
-                steps.replace_option_prompt_at_index(i, option.prompt)
+            # Only the prompts whose marks changed: each replacement redraws the list.
+            for i, prompt in enumerate(prompts):
+                if prompt.markup != self._prompts[i].markup:
+                    steps.replace_option_prompt_at_index(i, prompt)
+        self._prompts = prompts
         steps.highlighted = max(0, frame.step_index - 1)
         self._show_detail(steps.highlighted)
 
@@ -83,7 +88,7 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
             return
         info = self.frame.sim.step_info[index]
         self.query_one("#detail", Static).update(
-            Text.assemble((info.source, "bold"), "\n", info.explanation))
+            Text.assemble((info.source, "bold"), "\n", info.explanation), layout=False)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

@@ -12,7 +12,7 @@ from textual.widgets import Static
 from kmsan_tui.model.constants import NR_PAGE_ORDERS
 from kmsan_tui.tui.frame import ChartPoint, Frame
 
-BARS = " ▁▂▃▄▅▆▇█"
+BARS = "▁▂▃▄▅▆▇█"  # 0 is the lowest bar, not a blank: 0 is a value (shortage, not fragmentation)
 SUCCEEDS = "·"  # fragmentation index -1: a block of the order is free, nothing to measure
 
 
@@ -41,8 +41,8 @@ def chart(series: tuple[ChartPoint, ...], width: int, unusable: bool) -> Text:
     if points:
         text.append(f"{'':9}↑ {points[0].label}", style="dim")
         text.append(f"  …  {points[-1].label} ↑", style="dim")
-    text.append(f"\n{SUCCEEDS} an allocation of that order succeeds; bars 0 → 1"
-                " (1: every free page is in smaller blocks)", style="dim")
+    text.append(f"\n{SUCCEEDS} a block of that order is free; bars 0 → 1: a failure would be"
+                " for lack of memory (▁) ... for fragmentation (█)", style="dim")
     return text
 
 
@@ -65,9 +65,13 @@ after the boot to watch the strategies fragment memory differently.
         Binding("U", "toggle_index", "Unusable index", id="frag_chart.toggle"),
     ]
 
-    frame: reactive[Frame | None] = reactive(None)
+    DEFAULT_CSS = """
+    FragChart { height: 1fr; padding: 0 1; }
+    """
+
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose history is charted."""
-    unusable: reactive[bool] = reactive(False)
+    unusable: reactive[bool] = reactive(False, repaint=False)
     """Chart the unusable free index instead of the fragmentation index."""
 
     def watch_frame(self) -> None:
@@ -81,7 +85,8 @@ after the boot to watch the strategies fragment memory differently.
 
     def _draw(self) -> None:
         if self.frame is not None:
-            self.update(chart(self.frame.series, self.size.width or 80, self.unusable))
+            self.update(chart(self.frame.series, self.size.width or 80, self.unusable),
+                        layout=False)
 
     def action_toggle_index(self) -> None:
         self.unusable = not self.unusable

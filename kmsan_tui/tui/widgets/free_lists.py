@@ -10,23 +10,37 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import DataTable, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGETYPEINFO_TYPES
 from kmsan_tui.model.procfs import buddyinfo, pagetypeinfo
 from kmsan_tui.tui.frame import Frame, ZoneFree
 from kmsan_tui.tui.messages import PageSelected
+from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid, GridRow
 
 BLOCK_LIMIT = 512  # blocks listed per free list (the list says when there are more)
 
 
-def compact(n: int) -> str:
-    if n >= 1_000_000:
-        return f"{n / 1_000_000:.1f}M"
-    if n >= 10_000:
-        return f"{n / 1000:.0f}k"
-    return str(n)
+def grid_rows(frame: Frame) -> tuple[GridRow, ...]:
+    """A zone's total, then one row per migratetype, with the change since before."""
+    before = {z.key: z for z in frame.before.free} if frame.before else {}
+    rows: list[GridRow] = []
+    orders = range(NR_PAGE_ORDERS)
+    for zi, zone in enumerate(frame.free):
+        old = before.get(zone.key)
+        totals = tuple(sum(row[o] for row in zone.by_type) for o in orders)
+        deltas = None
+        if old is not None:
+            deltas = tuple(totals[o] - sum(row[o] for row in old.by_type) for o in orders)
+        rows.append(GridRow(f"{zi}:all", f"N{zone.nid} {zone.name}", totals, deltas, True))
+        for ti, mt in enumerate(PAGETYPEINFO_TYPES):
+            counts = zone.by_type[ti]
+            was = old.by_type[ti] if old is not None else None
+            rows.append(GridRow(f"{zi}:{ti}", f"  {mt.label}", counts,
+                                tuple(c - w for c, w in zip(counts, was, strict=True))
+                                if was is not None else None))
+    return tuple(rows)
 
 
 class FreeLists(Vertical):
@@ -36,11 +50,11 @@ class FreeLists(Vertical):
 ## Free lists
 
 `free_area[order].nr_free` of every zone, split by migratetype (the numbers of
-`/proc/pagetypeinfo`; the `all` row is `/proc/buddyinfo`). A `+n`/`-n` after a
-count is its change since the last command.
+`/proc/pagetypeinfo`; a zone's first row, in bold, is `/proc/buddyinfo`). A
+`+n`/`−n` after a count is its change since the last command.
 
 - **Enter** or a click on a count lists the blocks on that free list, head first
-- **Enter** on a block jumps the map cursor to it
+- **Enter** on a block jumps the map cursor to it; **escape** closes the list
 - `p` toggles the kernel's own text format
 """
 
@@ -56,10 +70,13 @@ count is its change since the last command.
         #procfs { display: none; height: 1fr; overflow: auto; }
         &.-procfs #procfs { display: block; }
         &.-procfs #free-body { display: none; }
+        #no-zones { display: none; color: $text-muted; padding: 0 1; }
+        &.-empty #no-zones { display: block; }
+        &.-empty #free-body { display: none; }
     }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose free lists are shown."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -67,62 +84,28 @@ count is its change since the last command.
         self._expanded: tuple[int, int, int] | None = None  # zone index, type index, order
 
     def compose(self) -> ComposeResult:
+        yield Static("No zones yet: free_area_init() builds them, memblock_free_all() "
+                     "fills their free lists.", id="no-zones")
         with Horizontal(id="free-body"):
-            yield DataTable(id="free-grid", cursor_type="cell", zebra_stripes=True)
+            yield FreeAreaGrid(id="free-grid")
             yield OptionList(id="blocks")
         yield Static(id="procfs")
-
-    def on_mount(self) -> None:
-        grid = self.query_one("#free-grid", DataTable)
-        grid.add_column("zone · type", key="label", width=15)
-        for order in range(NR_PAGE_ORDERS):
-            grid.add_column(f"{order}", key=str(order))
 
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None or not self.is_mounted:
             return
-        grid = self.query_one("#free-grid", DataTable)
-        cursor = grid.cursor_coordinate
-        grid.clear()
-        before = {z.key: z for z in frame.before.free} if frame.before else {}
-        for zi, zone in enumerate(frame.free):
-            old = before.get(zone.key)
-            label = f"N{zone.nid} {zone.name}"
-            totals = [sum(row[o] for row in zone.by_type) for o in range(NR_PAGE_ORDERS)]
-            old_totals = ([sum(row[o] for row in old.by_type) for o in range(NR_PAGE_ORDERS)]
-                          if old else None)
-            grid.add_row(Text(f"{label} all", style="bold"),
-                         *[self._cell(totals[o], old_totals[o] if old_totals else None, True)
-                           for o in range(NR_PAGE_ORDERS)], key=f"{zi}:all")
-            for ti, mt in enumerate(PAGETYPEINFO_TYPES):
-                counts = zone.by_type[ti]
-                was = old.by_type[ti] if old else None
-                grid.add_row(f"  {mt.label}",
-                             *[self._cell(counts[o], was[o] if was else None)
-                               for o in range(NR_PAGE_ORDERS)], key=f"{zi}:{ti}")
-        if not frame.free:
-            grid.add_row(Text("no zones yet", style="dim"), *[""] * NR_PAGE_ORDERS)
-        if grid.row_count:
-            grid.cursor_coordinate = grid.validate_cursor_coordinate(cursor)
+        self.set_class(not frame.free, "-empty")
+        self.query_one(FreeAreaGrid).rows = grid_rows(frame)
         self._update_procfs(frame)
         if self._expanded is not None:
             self._show_blocks(*self._expanded)
-
-    @staticmethod
-    def _cell(count: int, was: int | None, bold: bool = False) -> Text:
-        text = Text(compact(count), style="bold" if bold else ("dim" if not count else ""))
-        if was is not None and was != count:
-            delta = count - was
-            text.append(f"{'+' if delta > 0 else '−'}{compact(abs(delta))}",
-                        style="green" if delta > 0 else "red")
-        return text
 
     def _update_procfs(self, frame: Frame) -> None:
         if not self.has_class("-procfs"):
             return
         zones = frame.sim.zones
-        text = (buddyinfo(zones) + "\n" + pagetypeinfo(zones, zones[0].pageblock_order)) if zones \
-            else "no zones yet"
+        text = (buddyinfo(zones) + "\n" + pagetypeinfo(zones, zones[0].pageblock_order)) \
+            if zones else "no zones yet"
         self.query_one("#procfs", Static).update(Text(text, no_wrap=True))
 
     def action_toggle_procfs(self) -> None:
@@ -130,15 +113,11 @@ count is its change since the last command.
         if self.frame is not None:
             self._update_procfs(self.frame)
 
-    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+    def on_free_area_grid_cell_chosen(self, event: FreeAreaGrid.CellChosen) -> None:
         event.stop()
-        row_key = event.cell_key.row_key.value or ""
-        column = event.cell_key.column_key.value or ""
-        zi_text, _, ti_text = row_key.partition(":")
-        if not column.isdigit() or not zi_text.isdigit():
-            return
+        zi_text, _, ti_text = event.row_key.partition(":")
         ti = -1 if ti_text == "all" else int(ti_text)
-        self._expanded = (int(zi_text), ti, int(column))
+        self._expanded = (int(zi_text), ti, event.order)
         self.add_class("-expanded")
         self._show_blocks(*self._expanded)
         self.query_one("#blocks", OptionList).focus()
@@ -176,5 +155,5 @@ count is its change since the last command.
             return False
         self._expanded = None
         self.remove_class("-expanded")
-        self.query_one("#free-grid", DataTable).focus()
+        self.query_one(FreeAreaGrid).focus()
         return True

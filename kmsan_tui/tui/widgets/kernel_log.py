@@ -35,9 +35,9 @@ KMSAN lines cyan.
         Binding("D", "toggle_debug", "memblock=debug", id="kernel_log.debug"),
     ]
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose log is shown."""
-    memblock_debug: reactive[bool] = reactive(False)
+    memblock_debug: reactive[bool] = reactive(False, repaint=False)
     """Show memblock=debug lines."""
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -32,27 +30,43 @@ def owners_text(letters: tuple[str, ...]) -> Text:
     return text
 
 
-class MapLegend(Vertical):
-    """What the glyphs and colours of the memory map mean (owners hide when narrow)."""
+class MapLegend(Static):
+    """What the glyphs and colours of the memory map mean; the owner letters in use
+    are listed when the legend is wide enough (not at 80 columns)."""
 
     DEFAULT_CSS = """
     MapLegend { height: auto; padding: 0 1; color: $text-muted; }
-    MapLegend Static { height: auto; }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    NARROW = 60  # below this width the owner letters give way to the map
+
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The frame whose owners are listed."""
-    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE, repaint=False)
     """The colour palette of page states."""
 
-    def compose(self) -> ComposeResult:
-        yield Static(states_text(self.palette), id="legend-states")
-        yield Static(id="legend-owners")
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[object, ...] = ()
 
-    def watch_frame(self, frame: Frame | None) -> None:
-        if frame is not None and self.is_mounted:
-            self.query_one("#legend-owners", Static).update(owners_text(frame.index.owner_letters))
+    def watch_frame(self) -> None:
+        self._draw()
 
-    def watch_palette(self, palette: str) -> None:
-        if self.is_mounted:
-            self.query_one("#legend-states", Static).update(states_text(palette))
+    def watch_palette(self) -> None:
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        letters = tuple(sorted(set(self.frame.index.owner_letters))) if self.frame else ()
+        wide = self.size.width >= self.NARROW
+        key = (letters, self.palette, wide)
+        if key == self._shown:
+            return  # a new owner is rare: no layout pass per step
+        self._shown = key
+        text = states_text(self.palette)
+        if wide and letters:
+            text.append("\n")
+            text.append_text(owners_text(letters))
+        self.update(text)

@@ -36,12 +36,14 @@ FLASH_SECONDS = 0.6
 
 
 def fit_pages_per_cell(span: int, cols: int, rows: int) -> int:
-    """The smallest cell size of the form 2^k or 3·2^k that shows ``span`` pages in
-    cols x rows (3·2^k halves the rows a power of two would leave empty)."""
+    """The smallest power-of-two cell size that shows ``span`` pages in cols x rows.
+
+    Powers of two only: a cell of three blocks would alias with eager's period-three
+    shadow, origin, data triples and show memory as all shadow or all free.
+    """
     ppc = 1
     while -(-span // (cols * ppc)) > max(1, rows):
-        ppc = ppc * 3 // 2 if ppc & (ppc - 1) == 0 and ppc >= 2 else (
-            ppc * 4 // 3 if ppc >= 3 else ppc * 2)
+        ppc *= 2
     return ppc
 
 
@@ -90,17 +92,17 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state to draw (bound from the screen)."""
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)
     """The pfn under the cursor."""
-    zoom: reactive[int] = reactive(0)
+    zoom: reactive[int] = reactive(0, repaint=False)
     """Pages per cell; 0 fits the whole machine in the view."""
-    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE)
+    palette: reactive[str] = reactive(palettes.DEFAULT_PALETTE, repaint=False)
     """The colour palette of page states."""
-    reference: reactive[MapIndex | None] = reactive(None)
+    reference: reactive[MapIndex | None] = reactive(None, repaint=False)
     """The state cells are compared with for change marks (None: no marks)."""
-    animate_changes: reactive[bool] = reactive(True)
+    animate_changes: reactive[bool] = reactive(True, repaint=False)
     """Flash changed cells once after a new frame."""
 
     def __init__(self, *, name: str | None = None, id: str | None = None,
@@ -108,7 +110,13 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         super().__init__(name=name, id=id, classes=classes)
         self._cells: LRUCache[tuple[object, ...], Cells] = LRUCache(4096)
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
+        # Rows by what they show: a step changes few rows, the others are reused.
+        self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
         self._ref_token = 0
+        self._shown: dict[int, Strip] = {}  # the strip on screen at each line
+        self._diff_pending = False
+        self._fit_key: tuple[int, int, int] = (0, 0, 0)
+        self._fit = 1
         self._flash = False
         self._styles: dict[tuple[int, bool, bool, bool], Style] = {}
 
@@ -125,8 +133,10 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     @property
     def pages_per_cell(self) -> int:
         """The effective cell size (the fit size when zoom is 0)."""
-        fit = fit_pages_per_cell(self.span, self.cols, self.scrollable_content_region.height)
-        return fit if self.zoom <= 0 else min(self.zoom, fit)
+        key = (self.span, self.cols, self.scrollable_content_region.height)
+        if key != self._fit_key:
+            self._fit_key, self._fit = key, fit_pages_per_cell(*key)
+        return self._fit if self.zoom <= 0 else min(self.zoom, self._fit)
 
     @property
     def nrows(self) -> int:
@@ -141,11 +151,17 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         return (row * self.cols + col) * self.pages_per_cell
 
     def _update_geometry(self) -> None:
-        self.virtual_size = Size(self.scrollable_content_region.width, self.nrows)
+        virtual = Size(self.scrollable_content_region.width, self.nrows)
+        if virtual != self.virtual_size:
+            self.virtual_size = virtual
         ppc = self.pages_per_cell
-        self.border_title = "Physical memory"
-        self.border_subtitle = (f"1 cell = {ppc:,} page{'s' if ppc > 1 else ''} "
-                                f"({size(ppc << PAGE_SHIFT)}) · 0–{short_addr(self.span << PAGE_SHIFT)}")
+        subtitle = (f"1 cell = {ppc:,} page{'s' if ppc > 1 else ''} "
+                    f"({size(ppc << PAGE_SHIFT)}) · 0–{short_addr(self.span << PAGE_SHIFT)}")
+        # Setting a border title repaints the whole widget, even to the same text.
+        if self.border_title != "Physical memory":
+            self.border_title = "Physical memory"
+        if self.border_subtitle != subtitle:
+            self.border_subtitle = subtitle
 
     # ------------------------------------------------------------------ watchers
 
@@ -159,18 +175,40 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         self._update_geometry()
         if old is None:
             self._scroll_to_cursor(center=True)
-        if self.animate_changes and new.before is not None and self.reference is not None:
+        if self.animate_changes and new.before is not None:
             self._flash = True
             self.set_timer(FLASH_SECONDS, self._end_flash)
-        self.refresh()
+        self._refresh_changed_soon()
 
     def _end_flash(self) -> None:
         self._flash = False
-        self.refresh()
+        self._refresh_changed_soon()
 
     def watch_reference(self) -> None:
         self._ref_token += 1
-        self.refresh()
+        self._refresh_changed_soon()
+
+    def _refresh_changed_soon(self) -> None:
+        """Redraw the rows that look different, once the frame and its reference are
+        both set (they arrive one after the other)."""
+        if not self._diff_pending:
+            self._diff_pending = True
+            self.call_later(self._refresh_changed)
+
+    def _refresh_changed(self) -> None:
+        """Only changed regions are refreshed: a row whose cells, marks and cursor are
+        drawn as before keeps its Strip (the same object), and is not redrawn."""
+        self._diff_pending = False
+        if not self.size.height or self.frame is None:
+            self.refresh()
+            return
+        changed = [y for y in range(self.size.height)
+                   if self._line(y) is not self._shown.get(y)]
+        if len(changed) > self.size.height // 2:
+            self.refresh()
+        else:
+            for y in changed:
+                self.refresh_line(y)
 
     def watch_zoom(self) -> None:
         self._update_geometry()
@@ -231,10 +269,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         return 0 if power * 2 >= fit else power * 2
 
     def on_click(self, event: events.Click) -> None:
-        if self.frame is None:
+        offset = event.get_content_offset(self)
+        if self.frame is None or offset is None:
             return
-        col = event.x - GUTTER
-        row = int(self.scroll_offset.y) + event.y
+        col = offset.x - GUTTER
+        row = int(self.scroll_offset.y) + offset.y
         if 0 <= col < self.cols and 0 <= row < self.nrows:
             pfn = min(self.pfn_at(row, col), self.span - 1)
             self.post_message(PageSelected(pfn))
@@ -252,10 +291,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
 
     # ------------------------------------------------------------------ drawing
 
-    def _row_cells(self, index: MapIndex, token: object, row: int) -> Cells:
+    def _row_cells(self, index: MapIndex, row: int) -> Cells:
         """The cells of one row, computing the whole viewport at once on a miss."""
         ppc, cols = self.pages_per_cell, self.cols
-        key = (token, ppc, cols, row)
+        # Keyed by the index itself: the previous frame's cells serve as the reference.
+        key = (index, ppc, cols, row)
         cells = self._cells.get(key)
         if cells is not None:
             return cells
@@ -266,14 +306,23 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         batch = index.cells(first * cols * ppc, ppc, count * cols)
         for i in range(count):
             part = Cells(batch.codes[i * cols:(i + 1) * cols], batch.aux[i * cols:(i + 1) * cols])
-            self._cells.set((token, ppc, cols, first + i), part)
+            self._cells.set((index, ppc, cols, first + i), part)
         return self._cells.get(key) or index.cells(row * cols * ppc, ppc, cols)
 
+    def notify_style_update(self) -> None:
+        """The theme or CSS changed: styles and drawn rows are stale."""
+        super().notify_style_update()
+        self._styles.clear()
+        self._strips.clear()
+        self._drawn.clear()
+
     def _style(self, code: int, changed: bool, cursor: bool) -> Style:
+        """The full style of a cell (widget base included), cached: a row of 1 GiB cells
+        alternates states at every cell, so this runs per cell."""
         key = (code, changed, cursor, self._flash)
         style = self._styles.get(key)
         if style is None:
-            style = palettes.style(self.palette, code)
+            style = self.rich_style + palettes.style(self.palette, code)
             if changed:
                 style += Style(underline=True, bold=True)
                 if self._flash:
@@ -284,6 +333,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         return style
 
     def render_line(self, y: int) -> Strip:
+        strip = self._line(y)
+        self._shown[y] = strip
+        return strip
+
+    def _line(self, y: int) -> Strip:
         frame = self.frame
         width = self.size.width
         row = int(self.scroll_offset.y) + y
@@ -308,32 +362,33 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def _render_row(self, frame: Frame, row: int, cursor_col: int,
                     ref: MapIndex | None) -> Strip:
         index = frame.index
-        cells = self._row_cells(index, frame.serial, row)
-        letters = index.owner_letters
-        glyphs = [palettes.glyph(int(c), int(a), letters)
-                  for c, a in zip(cells.codes, cells.aux, strict=True)]
-        changed = np.zeros(len(glyphs), dtype=bool)
+        cells = self._row_cells(index, row)
+        codes = cells.codes
+        glyphs = palettes.glyph_row(codes, cells.aux, index.letter_array)
+        keys = codes.astype(np.int16) * 4
         if ref is not None:
-            before = self._row_cells(ref, ("ref", self._ref_token), row)
-            before_glyphs = [palettes.glyph(int(c), int(a), ref.owner_letters)
-                             for c, a in zip(before.codes, before.aux, strict=True)]
-            changed = np.array([g != b for g, b in zip(glyphs, before_glyphs, strict=True)], dtype=bool) | (
-                cells.codes != before.codes)
+            before = self._row_cells(ref, row)
+            old = palettes.glyph_row(before.codes, before.aux, ref.letter_array)
+            changed = (np.frombuffer(glyphs.encode("utf-32-le"), dtype=np.uint32)
+                       != np.frombuffer(old.encode("utf-32-le"), dtype=np.uint32))
+            keys += 2 * (changed | (codes != before.codes))
+        if cursor_col >= 0:
+            keys[cursor_col] += 1
+        addr = short_addr(self.pfn_at(row, 0) << PAGE_SHIFT)
+        drawn_key = (glyphs, keys.tobytes(), addr, self._flash, self.palette, self.size.width)
+        strip = self._drawn.get(drawn_key)
+        if strip is not None:
+            return strip
         gutter_class = "memory-map--cursor-gutter" if cursor_col >= 0 else "memory-map--gutter"
         gutter_style = self.rich_style + self.get_component_rich_style(gutter_class, partial=True)
-        addr = short_addr(self.pfn_at(row, 0) << PAGE_SHIFT)
         mark = "▶" if cursor_col >= 0 else "│"
         segments = [Segment(f"{addr:>{GUTTER - 1}}{mark}", gutter_style)]
-        base = self.rich_style
-        run: list[str] = []
-        run_style: Style | None = None
-        for i, g in enumerate(glyphs):
-            st = self._style(int(cells.codes[i]), bool(changed[i]), i == cursor_col)
-            if st is not run_style:
-                if run:
-                    segments.append(Segment("".join(run), base + run_style))
-                run, run_style = [], st
-            run.append(g)
-        if run and run_style is not None:
-            segments.append(Segment("".join(run), base + run_style))
-        return Strip(segments).adjust_cell_length(self.size.width, self.rich_style)
+        # One segment per run of cells drawn alike.
+        bounds = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist(), len(keys)]
+        style_of = self._style
+        for a, b in zip(bounds, bounds[1:], strict=False):
+            key = int(keys[a])
+            segments.append(Segment(glyphs[a:b], style_of(key >> 2, bool(key & 2), bool(key & 1))))
+        strip = Strip(segments).adjust_cell_length(self.size.width, self.rich_style)
+        self._drawn.set(drawn_key, strip)
+        return strip

@@ -93,8 +93,10 @@ virtual space. `Δ last` is the change made by the last command. The caption is
 the kernel's `Memory:` line.
 """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose metrics are shown."""
+
+    _rows = -1
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-body")
@@ -103,4 +105,8 @@ the kernel's `Memory:` line.
         if frame is None:
             return
         before = frame.before.metrics if frame.before is not None else None
-        self.query_one("#metrics-body", Static).update(metrics_table(frame.metrics, before))
+        table = metrics_table(frame.metrics, before)
+        rows = table.row_count
+        # Same rows as last time: the size is unchanged, skip the layout pass.
+        self.query_one("#metrics-body", Static).update(table, layout=rows != self._rows)
+        self._rows = rows

@@ -16,9 +16,9 @@ from kmsan_tui.tui.owners import category
 from kmsan_tui.tui.palettes import state_label
 
 _WHERE = {
-    "struct page": "page->kmsan_shadow/origin",
-    "page_ext": "pointers in the page_ext entry",
-    "fixed mapping": "computed, fixed offset",
+    "struct page": "pointers in struct page",
+    "page_ext": "pointers in page_ext",
+    "fixed mapping": "fixed offset",
 }
 
 
@@ -39,13 +39,15 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
 """
 
     DEFAULT_CSS = """
-    PageInspector { padding: 0 1; overflow-y: auto; }
+    PageInspector { padding: 0 1; overflow-y: auto; height: 1fr; }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state the page is read from."""
-    cursor: reactive[int] = reactive(0)
+    cursor: reactive[int] = reactive(0, repaint=False)
     """The pfn to describe."""
+
+    _shown: tuple[PageView, str] | None = None
 
     def watch_frame(self) -> None:
         self._refresh_view()
@@ -56,7 +58,13 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
     def _refresh_view(self) -> None:
         if self.frame is None:
             return
-        self.update(self.describe(self.frame.sim.page(self.cursor), self.frame))
+        view = self.frame.sim.page(self.cursor)
+        key = (view, self.frame.strategy)
+        if key == self._shown:
+            return  # the same page, described the same: nothing to redraw
+        self._shown = key
+        # A fixed-size panel: no layout pass needed (it would redo the whole screen).
+        self.update(self.describe(view, self.frame), layout=False)
 
     def action_follow(self, kind: str) -> None:
         self.post_message(FollowRequested(kind))
@@ -72,7 +80,9 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
         state = Text(state_label(view.state))
         if view.blind:
             state.append(" · BLIND SPOT", style="bold red")
-        state.append(f" · {view.flags.describe()}", style="dim")
+        flags = view.flags.describe()
+        if flags != "none":
+            state.append("  " + "|".join(f"PG_{name}" for name in flags.split("|")), style="dim")
         grid.add_row("state", state)
         if view.order is not None:
             head = view.head_pfn if view.head_pfn is not None else view.pfn
@@ -82,8 +92,7 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
         if view.owner:
             grid.add_row("owner", f"{view.owner} [{category(view.owner).letter}]")
         where = _WHERE.get(view.metadata_in or "", "")
-        grid.add_row(Text("KMSAN", style="bold underline"),
-                     Text.assemble((frame.strategy, "bold"), f": {where}" if where else ""))
+        grid.add_row("kmsan", Text.assemble((frame.strategy, "bold"), f" · {where}" if where else ""))
         if view.kmsan_shadow is not None:
             grid.add_row("shadow", Text.from_markup(
                 f"{view.kmsan_shadow:#x} [@click=follow('shadow')]\\[s][/]"))

@@ -81,7 +81,7 @@ in the slot KASAN would use, and whether they fit 4- and 5-level paging.
     }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose metadata map is listed."""
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -153,7 +153,7 @@ in the slot KASAN would use, and whether they fit 4- and 5-level paging.
             "fits 4-level paging: ", _yes_no(layout.fits_4level),
             "   5-level: ", _yes_no(layout.fits_5level),
             f"   (this machine: {layout.paging_levels}-level)")
-        grid.caption = fits  # type: ignore[assignment]
+        grid.caption = fits
         grid.caption_justify = "left"
         return grid
 

@@ -1,8 +1,10 @@
-"""The top line: where the boot is (``step 14/31 · mem_init · eager · qemu-8g``) and
-what the explorer is doing (a running command, autoplay, a workload's progress)."""
+"""The top line: where the boot is (``step 14/31 · mem_init · eager · qemu-8g``) and,
+on the right, what the explorer is doing (a running command, autoplay, a workload)."""
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
@@ -17,31 +19,42 @@ class StatusBar(Horizontal):
     DEFAULT_CSS = """
     StatusBar {
         height: 1; dock: top; background: $panel; color: $foreground;
-        #status { width: 1fr; text-style: bold; padding: 0 1; }
-        #activity { width: auto; color: $text-accent; padding: 0 1; }
-        ProgressBar { width: 36; display: none; }
+        #status { width: 1fr; padding: 0 1; }
+        ProgressBar { width: 30; display: none; }
         &.-progress ProgressBar { display: block; }
     }
     """
 
-    frame: reactive[Frame | None] = reactive(None)
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state the status line describes."""
-    activity: reactive[str] = reactive("")
+    activity: reactive[str] = reactive("", repaint=False)
     """What is running, or empty when idle."""
-    progress: reactive[tuple[int, int] | None] = reactive(None)
+    progress: reactive[tuple[int, int] | None] = reactive(None, repaint=False)
     """(done, total) of the running command, None when it reports no progress."""
 
     def compose(self) -> ComposeResult:
         yield Label(id="status")
-        yield Label(id="activity")
         yield ProgressBar(total=100, show_eta=False, id="progress")
 
-    def watch_frame(self, frame: Frame | None) -> None:
-        if frame is not None:
-            self.query_one("#status", Label).update(frame.status)
+    def watch_frame(self) -> None:
+        self._draw()
 
-    def watch_activity(self, activity: str) -> None:
-        self.query_one("#activity", Label).update(activity)
+    def watch_activity(self) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.frame is None or not self.is_mounted:
+            return
+        line = Table.grid(expand=True)
+        line.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
+        line.add_column(no_wrap=True, overflow="ellipsis", justify="right")
+        line.add_row(Text(self.frame.status, style="bold"),
+                     Text(self.activity, style="italic"))
+        # One fixed-size line: no layout pass per step.
+        self.query_one("#status", Label).update(line, layout=False)
+
+    def on_mount(self) -> None:
+        self._draw()
 
     def watch_progress(self, progress: tuple[int, int] | None) -> None:
         self.set_class(progress is not None, "-progress")

@@ -1,0 +1,139 @@
+"""Explorer latency: keypress to updated screen, measured with Textual's Pilot.
+
+    .venv/bin/python benchmarks/bench_tui.py [--layout server-1t] [--size 160x48] [--n 40]
+
+For each action (step, step back, zoom in/out, cursor moves) it presses the key,
+waits until the screen has taken the new frame (commands run in a thread worker)
+and the compositor has drawn it, and records the wall time. The report gives p50 and
+p95 per action, and for commands splits the time into the model (the session's
+command, its undo checkpoint included), the frame build (private copy, map index,
+metrics) and the rest (message passing and rendering). It also times the first
+frame: from constructing the app to the first screen drawn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from textual import events  # noqa: E402
+
+from kmsan_tui.model import load_layout  # noqa: E402
+from kmsan_tui.session import Session  # noqa: E402
+from kmsan_tui.tui.app import KmsanApp  # noqa: E402
+from kmsan_tui.tui.runner import Runner  # noqa: E402
+from kmsan_tui.tui.screens.explorer import ExplorerScreen  # noqa: E402
+
+
+@dataclass
+class Samples:
+    total: list[float] = field(default_factory=list)
+    model: list[float] = field(default_factory=list)
+    build: list[float] = field(default_factory=list)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+async def run(layout: str, size: tuple[int, int], n: int, start_step: str) -> None:
+    t0 = time.perf_counter()
+    runner = Runner(Session(load_layout(layout), "eager", 0))
+    app = KmsanApp(runner, flash_changes=False)
+    results: dict[str, Samples] = {}
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        first_frame = time.perf_counter() - t0
+        screen = app.screen
+        assert isinstance(screen, ExplorerScreen)
+
+        async def idle() -> None:
+            while not screen.idle:
+                await asyncio.sleep(0.001)
+            await pilot.pause()
+
+        # Reach the step the measurements start from (not timed).
+        screen.run_to(screen.frame.sim.steps.index(start_step))
+        await idle()
+
+        async def measure(name: str, key: str, command: bool) -> None:
+            """Inject the key as Pilot does, but without Pilot's idle sleeps (each
+            press waits for CPU idle in 20 ms slices, which would swamp the figures)."""
+            samples = results.setdefault(name, Samples())
+            serial = screen.frame.serial
+            t = time.perf_counter()
+            event = events.Key(key, None)
+            event.set_sender(app)
+            app._driver.send_message(event)  # type: ignore[union-attr]
+            if command:
+                while screen.frame.serial == serial or not screen.idle:
+                    await asyncio.sleep(0.0005)
+            await pilot._wait_for_screen()  # every widget handled its messages
+            screen._on_timer_update()  # the compositor draws what changed, now
+            samples.total.append(time.perf_counter() - t)
+            if command:
+                samples.model.append(screen.frame.model_seconds)
+                samples.build.append(screen.frame.build_seconds)
+            await pilot.pause()
+
+        index = screen.frame.sim.steps.index(start_step)
+        last = len(screen.frame.sim.steps) - 1
+        for i in range(n):
+            # Step forward and back around the start step, never past the end.
+            if screen.frame.sim.current <= last:
+                await measure("step (n)", "n", True)
+            await measure("step back (u)", "u", True)
+            if screen.frame.sim.current > index + 3:
+                await measure("step back (u)", "u", True)
+            await measure("zoom in (+)", "plus", False)
+            await measure("zoom out (-)", "minus", False)
+            for key in ("right", "down", "left", "up"):
+                await measure("cursor move", key, False)
+            if i % 8 == 7:
+                await measure("zoom in (+)", "plus", False)
+                await measure("zoom in (+)", "plus", False)
+                await measure("zoom out (-)", "minus", False)
+                await measure("zoom out (-)", "minus", False)
+    print(f"layout {layout}, terminal {size[0]}x{size[1]}, from step {start_step}, "
+          f"{n} rounds")
+    print(f"first frame: {first_frame * 1000:.0f} ms after constructing the app")
+    print(f"{'action':<16}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}"
+          f"{'model p50':>11}{'model p95':>11}{'build p50':>11}{'build p95':>11}")
+    for name, s in results.items():
+        ms = [v * 1000 for v in s.total]
+        line = f"{name:<16}{len(ms):>5}{statistics.median(ms):>9.1f}{pct(ms, 95):>9.1f}"
+        if s.model:
+            mod = [v * 1000 for v in s.model]
+            bld = [v * 1000 for v in s.build]
+            line += (f"{statistics.median(mod):>11.1f}{pct(mod, 95):>11.1f}"
+                     f"{statistics.median(bld):>11.1f}{pct(bld, 95):>11.1f}")
+        print(line)
+    print("(total = keypress to redrawn screen; model = the session command; build = the "
+          "frame's private copy, map index and metrics; the rest is messaging and drawing)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layout", default="server-1t")
+    parser.add_argument("--size", default="160x48")
+    parser.add_argument("--n", type=int, default=30, help="rounds of measurements")
+    parser.add_argument("--from-step", default="mem_init", help="where the rounds start")
+    args = parser.parse_args()
+    cols, _, rows = args.size.partition("x")
+    asyncio.run(run(args.layout, (int(cols), int(rows)), args.n, args.from_step))
+
+
+if __name__ == "__main__":
+    main()

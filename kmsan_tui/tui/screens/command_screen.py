@@ -1,0 +1,147 @@
+"""A screen that drives a ``Runner``: commands queue, run one at a time in a thread
+worker, and each finished command binds its ``Frame`` into the screen.
+
+The UI thread never touches the session while a command runs; it only reads frames,
+which own private copies of the simulation. Long commands report progress and stop
+at the next step when ``cancel()`` is called.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable
+
+from textual import on, work
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+
+from kmsan_tui.model.errors import UserError
+from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.runner import Runner
+
+Job = Callable[[], Frame]
+
+
+class FrameReady(Message):
+    """A command (or part of one) finished: here is the state to show."""
+
+    def __init__(self, frame: Frame, final: bool) -> None:
+        self.frame = frame
+        self.final = final
+        super().__init__()
+
+
+class CommandFailed(Message):
+    """A command stopped with an error; the session is unchanged by it."""
+
+    def __init__(self, text: str, severity: str) -> None:
+        self.text = text
+        self.severity = severity
+        super().__init__()
+
+
+class Progressed(Message):
+    """A long command reports how far it is."""
+
+    def __init__(self, done: int, total: int, what: str) -> None:
+        self.done, self.total, self.what = done, total, what
+        super().__init__()
+
+
+class CommandScreen(Screen[None]):
+    """The command queue of a screen that shows a runner's frames."""
+
+    frame: reactive[Frame | None] = reactive(None, repaint=False)
+    """The state every widget draws."""
+    busy: reactive[bool] = reactive(False, repaint=False)
+    """A command is running."""
+    running: reactive[str] = reactive("", repaint=False)
+    """What the running command is doing (empty when idle)."""
+    progress: reactive[tuple[int, int] | None] = reactive(None, repaint=False)
+    """(done, total) of the running command, when it reports progress."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__()
+        self.runner = runner
+        self._queue: deque[tuple[str, Job]] = deque()
+        self._cancel = threading.Event()
+        frame = runner.frame if runner.frame is not None else runner.start()
+        self.set_reactive(CommandScreen.frame, frame)
+
+    @property
+    def idle(self) -> bool:
+        """No command running or queued (tests and benchmarks wait for this)."""
+        return not self.busy and not self._queue
+
+    def cancelled(self) -> bool:
+        """Whether the user stopped the running command (polled by the worker)."""
+        return self._cancel.is_set()
+
+    def submit(self, label: str, job: Job) -> None:
+        """Queue a command; it runs after the ones before it, off the UI thread."""
+        self._queue.append((label, job))
+        self._pump()
+
+    def stop_commands(self) -> None:
+        """Drop the queued commands and stop the running one at its next step."""
+        self._queue.clear()
+        self._cancel.set()
+
+    def _pump(self) -> None:
+        if self.busy or not self._queue:
+            return
+        label, job = self._queue.popleft()
+        self.busy = True
+        self.running = label
+        self._cancel.clear()
+        self._run_job(job)
+
+    @work(thread=True, group="command", exit_on_error=False)
+    def _run_job(self, job: Job) -> None:
+        try:
+            frame = job()
+        except UserError as exc:  # bad input, or Cancelled: one line, no traceback
+            self.post_message(CommandFailed(str(exc), "warning"))
+        except Exception as exc:  # a model bug: report it, keep the explorer alive
+            self.post_message(CommandFailed(f"model error: {type(exc).__name__}: {exc}",
+                                            "error"))
+        else:
+            self.post_message(FrameReady(frame, final=True))
+
+    def on_frame(self, frame: Frame) -> None:
+        """Intermediate frames of a long command (called in the worker thread)."""
+        self.post_message(FrameReady(frame, final=False))
+
+    def on_progress(self, done: int, total: int, what: str) -> None:
+        """Progress of a long command (called in the worker thread)."""
+        self.post_message(Progressed(done, total, what))
+
+    @on(FrameReady)
+    def _frame_ready(self, message: FrameReady) -> None:
+        self.frame = message.frame
+        if message.final:
+            self._finish()
+
+    @on(CommandFailed)
+    def _command_failed(self, message: CommandFailed) -> None:
+        self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
+                    timeout=6 if message.severity == "error" else 3)
+        self._queue.clear()
+        self.command_failed()
+        self._finish()
+
+    def command_failed(self) -> None:
+        """Hook: a command failed (the explorer stops autoplay)."""
+
+    @on(Progressed)
+    def _progressed(self, message: Progressed) -> None:
+        self.progress = (message.done, message.total)
+        self.running = f"{message.what} {message.done:,}/{message.total:,}"
+
+    def _finish(self) -> None:
+        self.busy = False
+        self.running = ""
+        self.progress = None
+        self._pump()

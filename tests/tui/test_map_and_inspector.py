@@ -1,0 +1,158 @@
+"""The memory map (cursor, zoom, click, change marks) and the struct page inspector."""
+
+from __future__ import annotations
+
+from textual.events import MouseScrollUp
+
+from kmsan_tui.model.pages import PageState
+from kmsan_tui.tui.screens.prompt import PromptScreen
+from kmsan_tui.tui.widgets.memory_map import GUTTER, MemoryMap
+from kmsan_tui.tui.widgets.page_inspector import PageInspector
+
+from .conftest import explorer, make_app, settle, text_of
+
+
+def data_page_with_metadata(frame) -> int:  # type: ignore[no-untyped-def]
+    """A pfn whose struct page points at shadow and origin pages."""
+    for pfn in range(0x1000, frame.index.span, 0x800):
+        view = frame.sim.page(pfn)
+        if view.kmsan_shadow is not None and view.state is not PageState.HOLE:
+            return pfn
+    raise AssertionError("no page with metadata")
+
+
+async def test_arrows_move_the_cursor_by_cells_and_rows() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        memory_map = screen.query_one(MemoryMap)
+        ppc, cols = memory_map.pages_per_cell, memory_map.cols
+        start = screen.cursor
+        await pilot.press("right")
+        assert screen.cursor == (start // ppc + 1) * ppc
+        await pilot.press("down")
+        assert screen.cursor == (start // ppc + 1 + cols) * ppc
+        await pilot.press("home")
+        assert screen.cursor == 0
+
+
+async def test_zoom_goes_down_to_single_pages_and_back_to_the_whole_machine() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        memory_map = screen.query_one(MemoryMap)
+        whole = memory_map.pages_per_cell
+        await pilot.press("plus")
+        assert memory_map.pages_per_cell < whole
+        for _ in range(30):
+            await pilot.press("plus")
+        assert memory_map.pages_per_cell == 1
+        cursor = screen.cursor
+        row, _col = memory_map.cell_of(cursor)
+        top = int(memory_map.scroll_offset.y)
+        assert top <= row < top + memory_map.size.height  # the cursor stays in view
+        await pilot.press("minus")
+        assert memory_map.pages_per_cell == 2
+        await pilot.press("0")
+        assert screen.zoom == 0 and memory_map.pages_per_cell == whole
+
+
+async def test_shift_wheel_zooms_the_map() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        memory_map = explorer(app).query_one(MemoryMap)
+        whole = memory_map.pages_per_cell
+        memory_map.post_message(MouseScrollUp(memory_map, 10, 2, 0, 0, 0, True, False, False))
+        await pilot.pause()
+        await pilot.pause()
+        assert memory_map.pages_per_cell < whole
+
+
+async def test_clicking_a_cell_inspects_it() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        memory_map = screen.query_one(MemoryMap)
+        await pilot.click("#map", offset=(1 + GUTTER + 5, 1 + 2))
+        row = int(memory_map.scroll_offset.y) + 2
+        assert screen.cursor == memory_map.pfn_at(row, 5)
+        assert f"{screen.cursor:#x}" in text_of(screen.query_one(PageInspector))
+
+
+async def test_cells_changed_by_the_last_step_are_marked() -> None:
+    app = make_app(at="stack_depot_early_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")  # memblock_free_all
+        await settle(pilot)
+        memory_map = explorer(app).query_one(MemoryMap)
+        assert memory_map.reference is explorer(app).frame.before.index
+        strip = memory_map.render_line(0)
+        assert any(seg.style and seg.style.underline for seg in strip)
+
+
+async def test_inspector_decodes_the_page_under_the_cursor() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        pfn = data_page_with_metadata(screen.frame)
+        screen.go_to_pfn(pfn)
+        await pilot.pause()
+        text = text_of(screen.query_one(PageInspector))
+        view = screen.frame.sim.page(pfn)
+        assert f"{pfn:#x}" in text and f"{view.phys:#x}" in text
+        assert f"{view.kmsan_shadow:#x}" in text and f"{view.kmsan_origin:#x}" in text
+
+
+async def test_s_follows_the_shadow_pointer_d_comes_back_to_the_data_b_goes_back() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        pfn = data_page_with_metadata(screen.frame)
+        screen.go_to_pfn(pfn)
+        view = screen.frame.sim.page(pfn)
+        await pilot.press("s")
+        assert screen.cursor == view.kmsan_shadow
+        assert screen.frame.sim.page(screen.cursor).state is PageState.SHADOW
+        await pilot.press("d")
+        assert screen.cursor == pfn
+        await pilot.press("o")
+        assert screen.cursor == view.kmsan_origin
+        await pilot.press("b", "b", "b")
+        assert screen.cursor == pfn
+
+
+async def test_fixed_strategy_shows_the_computed_addresses() -> None:
+    app = make_app(strategy="fixed", at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        pfn = data_page_with_metadata(screen.frame)
+        screen.go_to_pfn(pfn)
+        await pilot.pause()
+        view = screen.frame.sim.page(pfn)
+        assert f"{view.shadow_vaddr:#x}" in text_of(screen.query_one(PageInspector))
+
+
+async def test_g_goes_to_a_pfn_an_address_a_zone_or_a_step() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        for typed, expected in (("0x1234", 0x1234), ("phys 0x40000000", 0x40000), ("4G", 0x100000)):
+            await pilot.press("g")
+            assert isinstance(app.screen, PromptScreen)
+            await pilot.press(*typed, "enter")
+            await pilot.pause()
+            assert screen.cursor == expected
+        dma32 = next(z for z in screen.frame.free if z.name == "DMA32")
+        screen.go_to("node 0 DMA32")
+        assert screen.cursor == dma32.start_pfn
+        screen.go_to("kmsan_init_shadow")
+        await settle(pilot)
+        assert screen.frame.step_name == "kmsan_init_shadow"

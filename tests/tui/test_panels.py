@@ -1,0 +1,146 @@
+"""The panels below the map: free lists, shadow regions, metrics, chart, kernel log."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, OptionList, TabbedContent
+
+from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
+from kmsan_tui.tui.widgets.frag_chart import FragChart
+from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid
+from kmsan_tui.tui.widgets.free_lists import FreeLists
+from kmsan_tui.tui.widgets.kernel_log import KernelLog
+from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
+from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
+
+from .conftest import explorer, make_app, settle, text_of
+
+
+async def test_free_lists_count_blocks_per_zone_type_and_order() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        grid = screen.query_one(FreeAreaGrid)
+        zone = screen.frame.sim.zones[1]
+        movable = [t.label for t in PAGETYPEINFO_TYPES].index("Movable")
+        row = next(r for r in grid.rows if r.key == f"1:{movable}")
+        assert list(row.counts) == zone.nr_free_by_type()[PAGETYPEINFO_TYPES[movable]]
+        assert f"{row.counts[10]}" in text_of(grid)
+
+
+async def test_free_lists_show_the_change_since_the_last_step() -> None:
+    app = make_app(at="stack_depot_early_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")  # memblock_free_all fills the free lists
+        await settle(pilot)
+        grid = explorer(app).query_one(FreeAreaGrid)
+        row = next(r for r in grid.rows if r.key == "1:all")
+        assert row.deltas is not None and max(row.deltas) > 0
+        assert "+" in text_of(grid)
+
+
+async def test_a_free_list_expands_to_its_blocks_and_one_jumps_to_the_map() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        await pilot.press("f")
+        panel = screen.query_one(FreeLists)
+        grid = panel.query_one(FreeAreaGrid)
+        grid.focus()
+        grid.move_to("1:all", 10)
+        await pilot.press("enter")
+        await pilot.pause()
+        blocks = panel.query_one("#blocks", OptionList)
+        assert panel.has_class("-expanded") and blocks.has_focus
+        heads = screen.frame.sim.zones[1].free_list(10, PAGETYPEINFO_TYPES[1], limit=3)
+        first = next(i for i in range(blocks.option_count) if blocks.get_option_at_index(i).id)
+        assert blocks.get_option_at_index(first).id.endswith(f":{heads[0]}")
+        blocks.highlighted = first
+        await pilot.press("enter")
+        assert screen.cursor == heads[0]
+        await pilot.press("escape")
+        assert not panel.has_class("-expanded")
+
+
+async def test_p_shows_the_free_lists_in_the_kernels_format() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f")
+        explorer(app).query_one(FreeAreaGrid).focus()
+        await pilot.press("p")
+        await pilot.pause()
+        text = text_of(explorer(app).query_one("#procfs"))
+        assert "Node 0, zone    DMA32" in text
+
+
+async def test_shadow_regions_list_the_metadata_map_and_jump_to_an_extent() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        await pilot.press("x")
+        await pilot.pause()
+        table = screen.query_one(ShadowRegions).query_one(DataTable)
+        extents = list(screen.frame.sim.kmsan)
+        assert table.row_count == len(extents)
+        table.focus()
+        table.move_cursor(row=2)
+        await pilot.press("enter")
+        assert screen.cursor == extents[2][0]
+
+
+async def test_fixed_mode_shows_the_reserved_virtual_ranges_and_whether_they_fit() -> None:
+    app = make_app(strategy="fixed", at="kmsan_init_shadow")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+        panel = explorer(app).query_one(ShadowRegions)
+        layout = explorer(app).frame.sim.strategy.virtual_layout(explorer(app).frame.sim)
+        assert panel.has_class("-fixed")
+        text = text_of(panel.query_one("#virtual"))
+        assert f"{layout.shadow_start:#018x}" in text and "KMSAN origin" in text
+        assert "fits 4-level paging: yes" in text
+
+
+async def test_metrics_show_the_current_state_and_the_last_change() -> None:
+    app = make_app(at="stack_depot_early_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press("M")
+        await pilot.pause()
+        text = text_of(explorer(app).query_one(MetricsPanel).query_one("#metrics-body"))
+        metrics = explorer(app).frame.metrics
+        assert f"{metrics.free_pages:,}" in text
+        assert metrics.memory_line[:40] in text
+
+
+async def test_the_chart_has_a_column_per_command() -> None:
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("e")
+        await settle(pilot)
+        frame = explorer(app).frame
+        assert len(frame.series) == frame.nsteps + 1
+        await pilot.press("F")
+        await pilot.pause()
+        text = text_of(explorer(app).query_one(FragChart))
+        assert "order 10" in text and frame.series[-1].label in text
+
+
+async def test_the_kernel_log_shows_the_dmesg_lines_of_each_step() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("K")
+        await pilot.press("n", "n")
+        await settle(pilot)
+        log = explorer(app).query_one(KernelLog)
+        lines = [strip.text for strip in log.lines]
+        sim = explorer(app).frame.sim
+        shown = [e.text for e in sim.events if e.kind != "memblock"]
+        assert shown and all(text in lines for text in shown)
+        assert f"── {sim.steps[1]} ──" in lines
+        assert explorer(app).query_one(TabbedContent).active == "log"
