@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -23,6 +23,13 @@ class ExtentMap(Generic[V]):
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._values: list[V] = []
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ExtentMap[V]:
+        """Values are immutable (str, frozen dataclasses): copying the lists suffices."""
+        new: ExtentMap[V] = ExtentMap()
+        new._starts, new._ends, new._values = list(self._starts), list(self._ends), list(self._values)
+        memo[id(self)] = new
+        return new
 
     def __len__(self) -> int:
         return len(self._starts)

@@ -32,6 +32,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from operator import attrgetter
+from typing import Any
 
 from kmsan_tui.model.constants import PAGE_SHIFT, PAGE_SIZE
 
@@ -171,6 +172,16 @@ class MemblockType:
 
     def _changed(self) -> None:
         self._cache = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> MemblockType:
+        """Regions are frozen: copying the list is a full copy (fast undo checkpoints)."""
+        new = MemblockType.__new__(MemblockType)
+        new.name, new.max, new.total_size = self.name, self.max, self.total_size
+        new.array_addr = self.array_addr
+        new._regions = list(self._regions)
+        new._cache = self._cache
+        memo[id(self)] = new
+        return new
 
     def __repr__(self) -> str:
         return (

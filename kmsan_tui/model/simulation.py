@@ -8,10 +8,12 @@ page, so a 16 TiB machine boots in seconds.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -139,6 +141,26 @@ class Simulation:
         self._step_name = ""
         self.image = self.config.image()
         self.boot_state = boot.BootState()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Simulation:
+        """An independent checkpoint in O(extents): immutable parts are shared.
+
+        The layout, the step definitions and every Event and metadata value are frozen;
+        only containers are copied (the zones and memblock by their own fast copies).
+        """
+        new = Simulation.__new__(Simulation)
+        memo[id(self)] = new
+        shared = {"layout", "config", "image", "_step_defs"}
+        for key, value in self.__dict__.items():
+            if key in shared:
+                new.__dict__[key] = value
+            elif key == "events":
+                new.events = list(value)
+            elif key == "step_names_run":
+                new.step_names_run = list(value)
+            else:
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
 
     # ---------------------------------------------------------------- stepping
 

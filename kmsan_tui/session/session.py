@@ -62,22 +62,25 @@ class Session:
 
     # -------------------------------------------------------------- commands
 
-    def _checkpoint(self) -> None:
-        self._undo.append((copy.deepcopy(self.sim), len(self.history)))
-        if len(self._undo) > MAX_CHECKPOINTS:
-            del self._undo[0]
-
     def apply(self, command: Command, progress: Callable[[int], None] | None = None,
               checkpoint: bool = True) -> None:
-        """Run one command on the simulation and record it (undoable with a checkpoint)."""
-        if checkpoint:
-            self._checkpoint()
-        try:
+        """Run one command and record it.
+
+        With a checkpoint (undoable), the command runs on a copy: the previous
+        Simulation object goes onto the undo stack untouched and is never mutated
+        again, so a reader (the UI's frames) may keep it without copying. Without one
+        (the CLI), the simulation is stepped in place.
+        """
+        if not checkpoint:
             self._run(self.sim, command, progress)
-        except Exception:
-            if checkpoint:
-                self.sim, _ = self._undo.pop()
-            raise
+            self.history.append(command)
+            return
+        work = copy.deepcopy(self.sim)
+        self._run(work, command, progress)  # on failure self.sim is unchanged
+        self._undo.append((self.sim, len(self.history)))
+        if len(self._undo) > MAX_CHECKPOINTS:
+            del self._undo[0]
+        self.sim = work
         self.history.append(command)
 
     @staticmethod

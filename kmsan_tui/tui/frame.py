@@ -9,7 +9,6 @@ in the worker, so drawing never waits for the model.
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 
@@ -109,19 +108,6 @@ def chart_point(label: str, metrics: Metrics) -> ChartPoint:
     return ChartPoint(label, metrics.fragmentation_index, metrics.unusable_free_index)
 
 
-def private_copy(sim: Simulation) -> Simulation:
-    """A deep copy of the simulation that shares its immutable parts.
-
-    Events and KMSAN map values are frozen dataclasses: sharing them with the live
-    simulation is safe and makes the copy several times cheaper (most of a booted
-    machine's objects are log events).
-    """
-    memo: dict[int, object] = {id(event): event for event in sim.events}
-    for _start, _end, value in sim.kmsan:
-        memo[id(value)] = value
-    return copy.deepcopy(sim, memo)
-
-
 def build_frame(session: Session, serial: int, *, note: str, before: Basis | None,
                 series: tuple[ChartPoint, ...], metrics: Metrics | None = None,
                 model_seconds: float = 0.0) -> Frame:
@@ -130,7 +116,9 @@ def build_frame(session: Session, serial: int, *, note: str, before: Basis | Non
     ``metrics`` may be passed when the caller already computed them for this state.
     """
     t0 = time.perf_counter()
-    sim = private_copy(session.sim)
+    # Session.apply() runs each command on a copy and never mutates a Simulation it
+    # has handed out again, so the frame can keep the session's object as it is.
+    sim = session.sim
     if metrics is None:
         metrics = sim.metrics()
     return Frame(

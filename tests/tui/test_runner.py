@@ -16,7 +16,7 @@ def runner(strategy: str = "eager", layout: str = "qemu-2g") -> Runner:
     return r
 
 
-def test_a_frame_is_a_private_copy_of_the_simulation() -> None:
+def test_a_frames_simulation_never_changes_after_later_commands() -> None:
     r = runner()
     frame = r.step()
     digest = frame.sim.digest()

@@ -48,6 +48,7 @@ class MapLegend(Static):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: tuple[object, ...] = ()
+        self._lines = 0
 
     def watch_frame(self) -> None:
         self._draw()
@@ -69,4 +70,7 @@ class MapLegend(Static):
         if wide and letters:
             text.append("\n")
             text.append_text(owners_text(letters))
-        self.update(text)
+        # A layout pass costs tens of ms on a big screen: only when the height changes.
+        lines = len(text.wrap(self.app.console, max(1, self.content_size.width)))
+        self.update(text, layout=lines != self._lines)
+        self._lines = lines

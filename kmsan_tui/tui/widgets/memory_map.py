@@ -19,7 +19,7 @@ from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -119,6 +119,9 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         self._fit = 1
         self._flash = False
         self._styles: dict[tuple[int, bool, bool, bool], Style] = {}
+        self._region_key: tuple[object, ...] = ()
+        self._region = Region()
+        self._style_token = 0
 
     # ------------------------------------------------------------------ geometry
 
@@ -126,14 +129,23 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def span(self) -> int:
         return self.frame.index.span if self.frame is not None else 1
 
+    def _content(self) -> Region:
+        """scrollable_content_region, cached: it costs ~30 us and the geometry
+        properties need it thousands of times a frame. It depends only on the size,
+        the virtual size (which decides the scrollbars) and the styles."""
+        key = (self.size, self.virtual_size, self._style_token)
+        if key != self._region_key:
+            self._region_key, self._region = key, self.scrollable_content_region
+        return self._region
+
     @property
     def cols(self) -> int:
-        return max(8, self.scrollable_content_region.width - GUTTER)
+        return max(8, self._content().width - GUTTER)
 
     @property
     def pages_per_cell(self) -> int:
         """The effective cell size (the fit size when zoom is 0)."""
-        key = (self.span, self.cols, self.scrollable_content_region.height)
+        key = (self.span, self.cols, self._content().height)
         if key != self._fit_key:
             self._fit_key, self._fit = key, fit_pages_per_cell(*key)
         return self._fit if self.zoom <= 0 else min(self.zoom, self._fit)
@@ -312,6 +324,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def notify_style_update(self) -> None:
         """The theme or CSS changed: styles and drawn rows are stale."""
         super().notify_style_update()
+        self._style_token += 1
         self._styles.clear()
         self._strips.clear()
         self._drawn.clear()
