@@ -55,15 +55,20 @@ WORKLOADS: dict[str, WorkloadSpec] = {
 
 
 def run_workload(sim: Simulation, name: str, ops: int,
-                 progress: Callable[[int], None] | None = None) -> None:
+                 progress: Callable[[int], None] | None = None, seed: int | None = None) -> None:
     """Run ``ops`` operations of workload ``name`` (all at once)."""
-    for done in iter_workload(sim, name, ops):
+    for done in iter_workload(sim, name, ops, seed=seed):
         if progress is not None:
             progress(done)
 
 
-def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000) -> Iterator[int]:
-    """Run a workload in chunks, yielding the number of operations done so far."""
+def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000,
+                  seed: int | None = None) -> Iterator[int]:
+    """Run a workload in chunks, yielding the number of operations done so far.
+
+    Operations come from the simulation's generator, or from a generator of their own
+    when ``seed`` is given (the same workload with another seed, same machine state).
+    """
     spec = WORKLOADS.get(name)
     if spec is None:
         raise UserError(f"unknown workload {name!r} (expected {', '.join(WORKLOADS)})")
@@ -71,7 +76,7 @@ def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000) -> It
         raise UserError(f"--ops must not be negative, got {ops}")
     if not sim.zones:
         raise UserError("a workload needs the buddy allocator: run the boot past free_area_init")
-    rng = sim.rng
+    rng = sim.rng if seed is None else np.random.Generator(np.random.PCG64(seed))
     nids = sorted({z.nid for z in sim.zones})
     done = 0
     owner = f"workload:{name}"

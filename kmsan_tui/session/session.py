@@ -32,12 +32,14 @@ class SessionError(UserError):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """One user command: ``step``, ``run_to`` (step name) or ``workload`` (name, ops)."""
+    """One user command: ``step``, ``run_to`` (step name), ``run`` or ``workload``
+    (name, ops and, optionally, a seed of its own)."""
 
     kind: str
     step: str = ""
     workload: str = ""
     ops: int = 0
+    seed: int | None = None
 
 
 @dataclass(slots=True)
@@ -95,7 +97,7 @@ class Session:
         elif command.kind == "workload":
             if command.workload not in WORKLOADS:
                 raise UserError(f"unknown workload {command.workload!r}")
-            for done in iter_workload(sim, command.workload, command.ops):
+            for done in iter_workload(sim, command.workload, command.ops, seed=command.seed):
                 if progress is not None:
                     progress(done)
         else:
@@ -114,8 +116,9 @@ class Session:
         self.apply(Command("run"))
 
     def run_workload(self, name: str, ops: int,
-                     progress: Callable[[int], None] | None = None) -> None:
-        self.apply(Command("workload", workload=name, ops=ops), progress)
+                     progress: Callable[[int], None] | None = None,
+                     seed: int | None = None) -> None:
+        self.apply(Command("workload", workload=name, ops=ops, seed=seed), progress)
 
     @property
     def can_undo(self) -> bool:

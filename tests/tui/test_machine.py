@@ -93,7 +93,7 @@ async def test_a_workload_runs_in_a_worker_with_progress() -> None:
         assert screen.frame.series[-1].label == "fragmenter×30000"
 
 
-async def test_a_workload_with_a_new_seed_reseeds_the_session() -> None:
+async def test_a_workload_with_a_new_seed_records_it_in_the_command() -> None:
     app = make_app(at="mem_init_print_info")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -102,7 +102,8 @@ async def test_a_workload_with_a_new_seed_reseeds_the_session() -> None:
         app.screen.query_one("#seed", Input).value = "42"
         await pilot.click("#run")
         await settle(pilot)
-        assert explorer(app).runner.session.seed == 42
+        session = explorer(app).runner.session
+        assert session.history[-1].seed == 42 and session.seed == 0
         assert explorer(app).frame.step_name == "mem_init_print_info"
 
 

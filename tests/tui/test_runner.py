@@ -72,9 +72,13 @@ def test_a_cancelled_workload_leaves_the_session_as_it_was() -> None:
     assert len(r.session.history) == length
 
 
-def test_a_workload_with_another_seed_reseeds_the_session() -> None:
+def test_a_workload_with_another_seed_draws_from_its_own_generator() -> None:
     r = runner()
     r.run_all()
-    frame = r.workload("pagecache", 2000, seed=7)
-    assert r.session.seed == frame.seed == 7
-    assert r.session.history[-1].workload == "pagecache"
+    r.workload("pagecache", 2000, seed=7)
+    assert r.session.seed == 0
+    assert r.session.history[-1].workload == "pagecache" and r.session.history[-1].seed == 7
+    other = runner()
+    other.run_all()
+    other.workload("pagecache", 2000, seed=8)
+    assert other.session.sim.digest() != r.session.sim.digest()

@@ -49,7 +49,7 @@ class WorkloadScreen(ModalScreen[tuple[str, int, int] | None]):
                     yield Label("operations")
                     yield Input(str(DEFAULT_OPS), type="integer", id="ops")
                 with Vertical():
-                    yield Label("seed (another re-runs the session)")
+                    yield Label("seed of the operations")
                     yield Input(str(self.seed), type="integer", id="seed")
             yield Button("Run", variant="primary", id="run")
 
