@@ -1,15 +1,13 @@
-"""Page states over a pfn range, as runs: what the memory map draws.
+"""Page-state codes, and an exact per-page rendering of a (small) pfn range.
 
-``state_runs`` merges the model's layers (memblock, buddy free runs and allocated
-blocks, the KMSAN map, the owner map) into runs of one state, in O(extents in the
-range), never per page; ``cell_states`` folds runs into the dominant state of each map
-cell. A cell of one page shows exactly ``Simulation.page(pfn).state``.
+``STATE_CODES`` numbers the states the map draws. ``page_codes`` paints the model's
+layers (memblock, buddy blocks, the KMSAN map) page by page over a range: exact but
+O(pages), so it is the reference the tests hold ``mapindex.MapIndex`` (the map's
+O(extents) index) and ``Simulation.page()`` against, not what the map draws with.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,15 +26,6 @@ STATE_CODES: tuple[PageState, ...] = (
 CODE_OF = {s: i for i, s in enumerate(STATE_CODES)}
 BLIND_CODE = len(STATE_CODES)  # an extra code: data pages without metadata
 NCODES = BLIND_CODE + 1
-
-
-@dataclass(frozen=True, slots=True)
-class Cell:
-    """One map cell: the dominant state of its pages and how mixed it is."""
-
-    code: int  # index into STATE_CODES, or BLIND_CODE
-    fraction: float  # share of the cell's pages in the dominant state
-    free_order: int  # largest free block order touching the cell, -1 if none
 
 
 def _paint(codes: np.ndarray, base: int, start: int, end: int, code: int) -> None:
@@ -101,47 +90,6 @@ def page_codes(sim: Simulation, start: int, end: int) -> np.ndarray:
     return codes
 
 
-def cell_states(sim: Simulation, start: int, pages_per_cell: int, ncells: int) -> list[Cell]:
-    """Dominant state of each of ``ncells`` cells of ``pages_per_cell`` pages from ``start``.
-
-    Small spans are computed per page; large ones from runs sampled at each cell's
-    start (a machine of many TiB is drawn in time proportional to cells and extents).
-    """
-    end = start + pages_per_cell * ncells
-    if pages_per_cell * ncells <= 1 << 21:
-        codes = page_codes(sim, start, end)
-        cells = []
-        for i in range(ncells):
-            chunk = codes[i * pages_per_cell:(i + 1) * pages_per_cell]
-            counts = np.bincount(chunk, minlength=NCODES)
-            # Rare-but-important states win a cell when present at all (a shadow page in
-            # a cell of free pages must be visible at any zoom).
-            code = int(np.argmax(counts))
-            for special in (BLIND_CODE, CODE_OF[PageState.SHADOW], CODE_OF[PageState.ORIGIN]):
-                if counts[special] and counts[special] * 8 >= pages_per_cell and code != special:
-                    code = special if counts[special] > counts[code] // 4 else code
-            cells.append(Cell(code, float(counts[code]) / max(1, len(chunk)), -1))
-        return cells
-    # Huge spans: sample a few pages per cell.
-    samples = 8
-    cells = []
-    for i in range(ncells):
-        cstart = start + i * pages_per_cell
-        step = max(1, pages_per_cell // samples)
-        picks = [page_code(sim, cstart + k * step) for k in range(samples)]
-        counts = np.bincount(np.array(picks, dtype=np.int8), minlength=NCODES)
-        code = int(np.argmax(counts))
-        cells.append(Cell(code, float(counts[code]) / samples, -1))
-    return cells
-
-
-def page_code(sim: Simulation, pfn: int) -> int:
-    view = sim.page(pfn)
-    if view.blind and view.state in (PageState.ALLOCATED, PageState.RESERVED):
-        return BLIND_CODE
-    return CODE_OF[view.state]
-
-
 def ram_span(sim: Simulation) -> tuple[int, int]:
     """First and last+1 pfn of RAM (the map's default extent)."""
     regions = sim.memblock.memory.regions
@@ -151,9 +99,4 @@ def ram_span(sim: Simulation) -> tuple[int, int]:
     return usable[0].start // 4096, (usable[-1].end + 1) // 4096
 
 
-def holes_index(sim: Simulation) -> list[int]:
-    return [r.base // 4096 for r in sim.memblock.memory.regions]
-
-
-__all__ = ["STATE_CODES", "CODE_OF", "BLIND_CODE", "NCODES", "Cell", "page_codes",
-           "cell_states", "page_code", "ram_span", "bisect_right"]
+__all__ = ["STATE_CODES", "CODE_OF", "BLIND_CODE", "NCODES", "page_codes", "ram_span"]

@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
+from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.session import Session
-from kmsan_tui.tui.mapcells import MapIndex
 
 
 @dataclass(frozen=True, slots=True)

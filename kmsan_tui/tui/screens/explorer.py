@@ -23,12 +23,12 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, load_layout, shipped_layouts
+from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.workloads import WORKLOADS
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import parse_location
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
-from kmsan_tui.tui.mapcells import MapIndex
 from kmsan_tui.tui.messages import (
     FollowRequested,
     PageSelected,

@@ -7,9 +7,9 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from kmsan_tui.model.owners import CATEGORIES, OTHER
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.frame import Frame
-from kmsan_tui.tui.owners import CATEGORIES, OTHER
 
 
 def states_text(palette: str) -> Text:

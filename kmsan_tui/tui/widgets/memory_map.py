@@ -25,10 +25,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kmsan_tui.model.constants import PAGE_SHIFT
+from kmsan_tui.model.mapindex import Cells, MapIndex
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import short_addr, size
 from kmsan_tui.tui.frame import Frame
-from kmsan_tui.tui.mapcells import Cells, MapIndex
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
 
 GUTTER = 8  # "  3.25G" and a separator

@@ -8,11 +8,11 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from kmsan_tui.model.constants import PAGE_SHIFT
+from kmsan_tui.model.owners import category
 from kmsan_tui.model.pages import PageState, PageView
 from kmsan_tui.tui.fmt import size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import FollowRequested
-from kmsan_tui.tui.owners import category
 from kmsan_tui.tui.palettes import state_label
 
 _WHERE = {

@@ -1,14 +1,13 @@
-"""The memory map's cells, computed from the model's extents with numpy (no Textual).
+"""The memory map's cells, computed from the model's extents with numpy.
 
-An adapter around the model: ``kmsan_tui.model.mapview`` folds page states into
-cells too, but the map also needs each cell's free-block order and owner, and a cost
-that does not grow with the machine. ``MapIndex`` flattens each layer of the model
+The map needs each cell's dominant state, its free-block order and its owner, at a
+cost that does not grow with the machine. ``MapIndex`` flattens each layer of the model
 (memblock regions, zones, buddy blocks, the owner map, the KMSAN map) into sorted
 numpy arrays once per frame; a cell query is then a handful of ``searchsorted`` calls
 over at most ``SAMPLES`` points per cell, whatever the cell's size.
 
 The rules mirror ``Simulation.page()`` so a one-page cell shows exactly the state
-the inspector shows for that page (tests/tui/test_mapcells.py checks it).
+the inspector shows for that page (tests/model/test_mapindex.py checks it).
 """
 
 from __future__ import annotations
@@ -21,8 +20,8 @@ import numpy as np
 from kmsan_tui.model.constants import PAGE_SHIFT
 from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF, NCODES, STATE_CODES
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
+from kmsan_tui.model.owners import category
 from kmsan_tui.model.pages import PageState
-from kmsan_tui.tui.owners import category
 
 if TYPE_CHECKING:
     from kmsan_tui.model.simulation import Simulation

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from kmsan_tui.model import load_layout
+from kmsan_tui.model import mapindex as mc
+from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF
+from kmsan_tui.model.owners import category
 from kmsan_tui.model.pages import PageState
 from kmsan_tui.session import Session
-from kmsan_tui.tui import mapcells as mc
 from kmsan_tui.tui.fmt import parse_location, short_addr
-from kmsan_tui.tui.mapcells import MapIndex
-from kmsan_tui.tui.owners import category
 
 
 def truth(sim, pfn: int) -> int:
