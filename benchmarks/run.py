@@ -86,7 +86,7 @@ def buddy_throughput() -> float:
 
 
 def main() -> int:
-    layouts = sys.argv[1:] or shipped_layouts()
+    layouts = [a for a in sys.argv[1:] if not a.startswith("--")] or shipped_layouts()
     # Boots first: a child's peak RSS (ru_maxrss) includes what its parent had mapped when
     # it forked, so the reference's buffer must not exist yet.
     results = {(name, strategy): boot(name, strategy) for name in layouts
@@ -107,12 +107,26 @@ def main() -> int:
                   f"ratio {float(result['seconds']) / ref:6.3f}", flush=True)
     ops = buddy_throughput()
     print(f"buddy order-0 alloc+free: {ops:,.0f} ops/s", flush=True)
-    write_results(rows, refs, ops)
+    tui = tui_latency() if "--no-tui" not in sys.argv else ""
+    write_results(rows, refs, ops, tui)
     return 0
 
 
+def tui_latency() -> str:
+    """benchmarks/bench_tui.py on server-1t at the acceptance test's 120x40 and at 80x24."""
+    out = []
+    for size in ("120x40", "80x24"):
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_tui.py"),
+                               "--size", size], capture_output=True, text=True, cwd=ROOT,
+                              timeout=900)
+        text = proc.stdout.strip() or proc.stderr.strip().splitlines()[-1]
+        print(text, flush=True)
+        out.append(text)
+    return "\n\n".join(out)
+
+
 def write_results(rows: list[tuple[str, str, dict[str, object]]],
-                  refs: dict[str, tuple[float, bool]], ops: float) -> None:
+                  refs: dict[str, tuple[float, bool]], ops: float, tui: str) -> None:
     lines = [
         "# Benchmark results",
         "",
@@ -137,6 +151,9 @@ def write_results(rows: list[tuple[str, str, dict[str, object]]],
                      f"{int(result['rss_kib']) / 1024:.1f} | {ref:.3f}"  # type: ignore[call-overload]
                      f"{' (extrapolated)' if extrapolated else ''} | {secs / ref:.3f} |")
     lines += ["", f"Buddy allocator, order-0 alloc+free mix: **{ops:,.0f} ops/s**.", ""]
+    if tui:
+        lines += ["## Explorer latency (server-1t; target: p95 <= 50 ms, first frame <= 1 s)", "",
+                  "```", tui, "```", ""]
     notes = ROOT / "benchmarks" / "NOTES.md"
     if notes.exists():
         lines += [notes.read_text()]
