@@ -6,11 +6,30 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.reactive import reactive
+from textual.visual import VisualType
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import RunToRequested
+
+
+class StepList(OptionList):
+    """An OptionList whose one-line prompts change in place.
+
+    OptionList drops every rendered option when one prompt is replaced (the new prompt
+    might wrap to another height). Step prompts never wrap (nowrap, ellipsis), so only
+    the replaced option needs rendering again: a step repaints two or three lines
+    instead of the whole visible list.
+    """
+
+    def _replace_option_prompt(self, index: int, prompt: VisualType) -> None:
+        option = self.get_option_at_index(index)
+        option._set_prompt(prompt)
+        cache = self._option_render_cache
+        for key in [key for key in cache.keys() if key[0] is option]:
+            cache.discard(key)
+        self.refresh()
 
 
 class BootTimeline(Vertical):
@@ -45,7 +64,7 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         self._prompts: list[Text] = []
 
     def compose(self) -> ComposeResult:
-        yield OptionList(id="steps")
+        yield StepList(id="steps")
         yield Static(id="detail")
 
     def watch_frame(self, frame: Frame | None) -> None:
