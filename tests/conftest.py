@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI replays the same examples every run (a failure there is reproducible); local runs
+# explore new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 # Copies of ../shared/data (real 6.1 kernel output) kept with the tests, so the golden
 # tests run in any checkout; the README beside them says where they come from.
