@@ -190,7 +190,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _print_summary(sim: Simulation) -> None:
-    from kmsan_tui.model.procfs import buddyinfo
+    from kmsan_tui.model.vmstat import buddyinfo
     from kmsan_tui.report import summary_lines
 
     print()

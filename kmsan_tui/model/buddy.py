@@ -52,8 +52,6 @@ __all__ = [
     "FreeRun",
     "MigrateType",
     "Zone",
-    "fragmentation_index",
-    "unusable_free_index",
 ]
 
 _MT = tuple(MigrateType)
@@ -1071,37 +1069,3 @@ class Zone:
         memo[id(self)] = new
         new.__setstate__(self.__getstate__())
         return new
-
-
-# ============================================================== mm/vmstat.c
-def _contig_page_info(buddyinfo: Sequence[int], order: int) -> tuple[int, int, int]:
-    """fill_contig_page_info(): (free_pages, free_blocks_total, free_blocks_suitable)."""
-    free_pages = total = suitable = 0
-    for o, blocks in enumerate(buddyinfo):
-        total += blocks
-        free_pages += blocks << o
-        if o >= order:
-            suitable += blocks << (o - order)
-    return free_pages, total, suitable
-
-
-def unusable_free_index(buddyinfo: Sequence[int], order: int) -> int:
-    """mm/vmstat.c unusable_free_index(), in thousandths (1000: nothing free)."""
-    free_pages, _, suitable = _contig_page_info(buddyinfo, order)
-    if free_pages == 0:
-        return 1000
-    return (free_pages - (suitable << order)) * 1000 // free_pages
-
-
-def fragmentation_index(buddyinfo: Sequence[int], order: int) -> int:
-    """mm/vmstat.c __fragmentation_index(), in thousandths.
-
-    0 with no free blocks, -1000 when a block of ``order`` exists; else towards
-    1000 the more a failure is due to fragmentation rather than lack of memory.
-    """
-    free_pages, total, suitable = _contig_page_info(buddyinfo, order)
-    if not total:
-        return 0
-    if suitable:
-        return -1000
-    return 1000 - (1000 + free_pages * 1000 // (1 << order)) // total

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from kmsan_tui.model.buddy import fragmentation_index, unusable_free_index
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGES_PER_SECTION
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern
+from kmsan_tui.model.vmstat import fragmentation_index, unusable_free_index
 
 if TYPE_CHECKING:
     from kmsan_tui.model.simulation import Simulation

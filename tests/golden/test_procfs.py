@@ -8,7 +8,7 @@ import pytest
 
 from kmsan_tui.model import Simulation
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES, MigrateType
-from kmsan_tui.model.procfs import buddyinfo, pagetypeinfo, parse_buddyinfo
+from kmsan_tui.model.vmstat import buddyinfo, pagetypeinfo, parse_buddyinfo
 from tests.conftest import shared_file
 
 

@@ -11,14 +11,8 @@ import time
 
 import pytest
 
-from kmsan_tui.model.buddy import (
-    BadPage,
-    FreeRun,
-    MigrateType,
-    Zone,
-    fragmentation_index,
-    unusable_free_index,
-)
+from kmsan_tui.model.buddy import BadPage, FreeRun, MigrateType, Zone
+from kmsan_tui.model.vmstat import fragmentation_index, unusable_free_index
 
 M = MigrateType
 U, MOV, R, HA, ISO = M.UNMOVABLE, M.MOVABLE, M.RECLAIMABLE, M.HIGHATOMIC, M.ISOLATE

@@ -14,7 +14,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGETYPEINFO_TYPES
-from kmsan_tui.model.procfs import buddyinfo, pagetypeinfo
+from kmsan_tui.model.vmstat import buddyinfo, pagetypeinfo
 from kmsan_tui.tui.frame import Frame, ZoneFree
 from kmsan_tui.tui.messages import PageSelected
 from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid, GridRow

@@ -1,4 +1,5 @@
-"""/proc files in the kernel's own formats (mm/vmstat.c), byte for byte."""
+"""mm/vmstat.c: the /proc files in the kernel's own formats, byte for byte, and the
+extfrag indices (debugfs extfrag/) with the kernel's integer arithmetic."""
 
 from __future__ import annotations
 
@@ -56,3 +57,36 @@ def parse_buddyinfo(text: str) -> list[tuple[int, str, tuple[int, ...]]]:
         parts = counts.split()
         rows.append((nid, parts[0], tuple(int(x) for x in parts[1:])))
     return rows
+
+
+def _contig_page_info(buddyinfo: Sequence[int], order: int) -> tuple[int, int, int]:
+    """fill_contig_page_info(): (free_pages, free_blocks_total, free_blocks_suitable)."""
+    free_pages = total = suitable = 0
+    for o, blocks in enumerate(buddyinfo):
+        total += blocks
+        free_pages += blocks << o
+        if o >= order:
+            suitable += blocks << (o - order)
+    return free_pages, total, suitable
+
+
+def unusable_free_index(buddyinfo: Sequence[int], order: int) -> int:
+    """mm/vmstat.c unusable_free_index(), in thousandths (1000: nothing free)."""
+    free_pages, _, suitable = _contig_page_info(buddyinfo, order)
+    if free_pages == 0:
+        return 1000
+    return (free_pages - (suitable << order)) * 1000 // free_pages
+
+
+def fragmentation_index(buddyinfo: Sequence[int], order: int) -> int:
+    """mm/vmstat.c __fragmentation_index(), in thousandths.
+
+    0 with no free blocks, -1000 when a block of ``order`` exists; else towards
+    1000 the more a failure is due to fragmentation rather than lack of memory.
+    """
+    free_pages, total, suitable = _contig_page_info(buddyinfo, order)
+    if not total:
+        return 0
+    if suitable:
+        return -1000
+    return 1000 - (1000 + free_pages * 1000 // (1 << order)) // total
