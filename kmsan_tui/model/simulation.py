@@ -36,17 +36,9 @@ from kmsan_tui.model.memblock import (
     NUMA_NO_NODE,
     Memblock,
 )
-from kmsan_tui.model.metadata import (
-    Blind,
-    FixedBacking,
-    MetaBacking,
-    MetaLink,
-    MetaPattern,
-    MetaRole,
-    MetaValue,
-)
+from kmsan_tui.model.metadata import MetaValue
 from kmsan_tui.model.metrics import Metrics, compute_metrics
-from kmsan_tui.model.pages import PageFlags, PageState, PageView
+from kmsan_tui.model.pages import PageView, page_view
 from kmsan_tui.model.strategies import MetadataStrategy, make_strategy
 
 ZONE_NAMES = ("DMA", "DMA32", "Normal")
@@ -409,82 +401,7 @@ class Simulation:
 
     def page(self, pfn: int) -> PageView:
         """A read-only view of ``struct page`` for pfn (any pfn: holes included)."""
-        zone = self.zone_of(pfn)
-        nid = zone.nid if zone else None
-        zname = zone.name if zone else None
-        addr = pfn << PAGE_SHIFT
-        in_memory = self.memblock.is_memory(addr)
-        owner_ext = self.owners.get(pfn)
-        owner = owner_ext[2] if owner_ext else None
-        meta = self.kmsan.get(pfn)
-        shadow = origin = meta_for = None
-        role: MetaRole | None = None
-        blind = False
-        meta_owner = None
-        if meta is not None:
-            value = meta[2]
-            if isinstance(value, MetaLink):
-                shadow, origin = value.resolve(pfn)
-            elif isinstance(value, MetaBacking):
-                role, meta_for, meta_owner = value.role, value.data_of(pfn), value.owner
-            elif isinstance(value, FixedBacking):
-                role, meta_for, meta_owner = value.role, pfn + value.data_delta, value.owner
-            elif isinstance(value, MetaPattern):
-                prole, s, o, d = value.role_of(pfn)
-                if prole is None:
-                    shadow, origin = s + (pfn - d), o + (pfn - d)
-                else:
-                    role, meta_owner = prole, value.owner
-                    meta_for = d + (pfn - (s if prole is MetaRole.SHADOW else o))
-            elif isinstance(value, Blind):
-                blind = True
-        shadow, origin, extra = self.strategy.describe_metadata(self, pfn, shadow, origin)
-        common = {"pfn": pfn, "nid": nid, "zone": zname, "kmsan_shadow": shadow,
-                  "kmsan_origin": origin, "blind": blind, **extra}
-        if not in_memory or (zone is None and self.zones):
-            # mm/mm_init.c: init_unavailable_range() gives holes inside a zone's span
-            # a PG_reserved struct page; outside any zone there is none.
-            flags = PageFlags.PG_reserved if zone is not None else PageFlags.NONE
-            return PageView(state=PageState.HOLE, flags=flags, **common)
-        if zone is not None:
-            free = zone.find_free_block(pfn)
-            if free is not None:
-                head, order, mt = free
-                flags = PageFlags.PG_buddy if head == pfn else PageFlags.NONE
-                return PageView(state=PageState.FREE, flags=flags, order=order, head_pfn=head,
-                                migratetype=mt, **common)
-        if role is not None:
-            held = meta_for is None
-            state = (PageState.HELD_BACK if held else
-                     PageState.SHADOW if role is MetaRole.SHADOW else PageState.ORIGIN)
-            block = zone.allocated_block(pfn) if zone else None
-            flags = PageFlags.NONE if block else PageFlags.PG_reserved
-            common["meta_for"] = meta_for
-            return PageView(state=state, flags=flags, owner=owner or meta_owner,
-                            order=block[1] if block else None,
-                            head_pfn=block[0] if block else None, **common)
-        if zone is not None:
-            block = zone.allocated_block(pfn)
-            if block is not None:
-                head, order, mt = block
-                flags = PageFlags.NONE
-                if order and head == pfn:
-                    flags |= PageFlags.PG_head
-                if owner and owner.startswith("slab:"):
-                    flags |= PageFlags.PG_slab
-                elif mt is MigrateType.MOVABLE:
-                    flags |= PageFlags.PG_lru
-                return PageView(state=PageState.ALLOCATED, flags=flags, order=order,
-                                head_pfn=head, migratetype=mt, owner=owner, **common)
-        if self.memblock.is_reserved(addr) or (owner is not None and not self.handed_over):
-            return PageView(state=PageState.RESERVED, flags=PageFlags.PG_reserved, owner=owner,
-                            **common)
-        if not self.handed_over:
-            return PageView(state=PageState.MEMBLOCK_FREE, **common)
-        # Handed over but neither free, allocated nor metadata: a partial page at the edge
-        # of a reserved range, which memblock_free_all() leaves PG_reserved.
-        return PageView(state=PageState.RESERVED, flags=PageFlags.PG_reserved, owner=owner,
-                        **common)
+        return page_view(self, pfn)
 
     @property
     def max_pfn(self) -> int:
