@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import hashlib
 from bisect import bisect_right
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,6 +117,7 @@ class Simulation:
         self.memblock = Memblock(debug=True)
         self.zones: list[Zone] = []
         self._zone_starts: list[int] = []
+        self._zonelists: dict[int, list[Zone]] = {}  # build_all_zonelists(), per node
         self.owners: ExtentMap[str] = ExtentMap()
         self.kmsan: ExtentMap[MetaValue] = ExtentMap()
         self.strategy: MetadataStrategy = make_strategy(self.config)
@@ -285,6 +285,7 @@ class Simulation:
                 self.zones.append(zone)
         self.zones.sort(key=lambda z: z.start_pfn)
         self._zone_starts = [z.start_pfn for z in self.zones]
+        self._zonelists = {}
 
     def _region_nid(self, base: int, nid: int) -> int:
         if 0 <= nid < 1024:
@@ -304,11 +305,15 @@ class Simulation:
             return self.zones[i]
         return None
 
-    def zonelist(self, nid: int = 0) -> Iterator[Zone]:
+    def zonelist(self, nid: int = 0) -> list[Zone]:
         """mm/page_alloc.c: build_zonelists(): nearest node first, each node's zones high to low."""
-        nids = sorted({z.nid for z in self.zones}, key=lambda n: (abs(n - nid), n))
-        for n in nids:
-            yield from sorted((z for z in self.zones if z.nid == n), key=lambda z: -z.start_pfn)
+        cached = self._zonelists.get(nid)
+        if cached is None:
+            nids = sorted({z.nid for z in self.zones}, key=lambda n: (abs(n - nid), n))
+            cached = [zone for n in nids for zone in
+                      sorted((z for z in self.zones if z.nid == n), key=lambda z: -z.start_pfn)]
+            self._zonelists[nid] = cached
+        return cached
 
     # ---------------------------------------------------------------- buddy
 
