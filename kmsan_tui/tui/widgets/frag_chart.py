@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import Static
@@ -75,6 +76,11 @@ after the boot to watch the strategies fragment memory differently.
     """Chart the unusable free index instead of the fragmentation index."""
 
     def watch_frame(self) -> None:
+        # A hidden tab is drawn when it is shown, not on every step.
+        if self.region.height:
+            self._draw()
+
+    def on_show(self, _event: events.Show) -> None:
         self._draw()
 
     def watch_unusable(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.reactive import reactive
@@ -102,7 +103,8 @@ the kernel's `Memory:` line.
         yield Static(id="metrics-body")
 
     def watch_frame(self, frame: Frame | None) -> None:
-        if frame is None:
+        # A hidden tab is drawn when it is shown, not on every step.
+        if frame is None or not self.region.height:
             return
         before = frame.before.metrics if frame.before is not None else None
         table = metrics_table(frame.metrics, before)
@@ -110,3 +112,6 @@ the kernel's `Memory:` line.
         # Same rows as last time: the size is unchanged, skip the layout pass.
         self.query_one("#metrics-body", Static).update(table, layout=rows != self._rows)
         self._rows = rows
+
+    def on_show(self, _event: events.Show) -> None:
+        self.watch_frame(self.frame)
