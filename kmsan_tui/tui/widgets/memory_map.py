@@ -114,6 +114,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
         self._ref_token = 0
         self._shown: dict[int, Strip] = {}  # the strip on screen at each line
+        self._signatures: dict[int, tuple[object, ...] | None] = {}  # what each line shows
         self._diff_pending = False
         self._fit_key: tuple[int, int, int] = (0, 0, 0)
         self._fit = 1
@@ -214,13 +215,38 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         if not self.size.height or self.frame is None:
             self.refresh()
             return
-        changed = [y for y in range(self.size.height)
-                   if self._line(y) is not self._shown.get(y)]
+        changed = [y for y in range(self.size.height) if self._row_changed(y)]
         if len(changed) > self.size.height // 2:
             self.refresh()
         else:
             for y in changed:
                 self.refresh_line(y)
+
+    def _row_signature(self, y: int) -> tuple[object, ...] | None:
+        """What line y would show, as cheap data: its cells, the cells it is compared
+        with, the cursor and the drawing state (None past the map or before RAM)."""
+        frame = self.frame
+        row = int(self.scroll_offset.y) + y
+        if frame is None or row >= self.nrows or not frame.index.has_memory:
+            return None
+        cells = self._row_cells(frame.index, row)
+        ref = self.reference
+        before = self._row_cells(ref, row) if ref is not None else None
+        cursor_row, cursor_col = self.cell_of(self.cursor)
+        return (row, self.pages_per_cell, self.cols, self.size.width, self.palette,
+                self._flash, cursor_col if row == cursor_row else -1,
+                cells.codes.tobytes(), cells.aux.tobytes(), frame.index.letter_array.tobytes(),
+                None if before is None or ref is None else
+                (before.codes.tobytes(), before.aux.tobytes(), ref.letter_array.tobytes()))
+
+    def _row_changed(self, y: int) -> bool:
+        """Whether line y must be drawn again: compared on the cells, not on rendered
+        strips, so unchanged rows cost a few array comparisons, not a render."""
+        signature = self._row_signature(y)
+        if signature is None or self._signatures.get(y) != signature:
+            self._signatures[y] = signature
+            return True
+        return False
 
     def watch_zoom(self) -> None:
         self._update_geometry()
