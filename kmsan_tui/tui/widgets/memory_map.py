@@ -132,9 +132,12 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
 
     def _content(self) -> Region:
         """scrollable_content_region, cached: it costs ~30 us and the geometry
-        properties need it thousands of times a frame. It depends only on the size,
-        the virtual size (which decides the scrollbars) and the styles."""
-        key = (self.size, self.virtual_size, self._style_token)
+        properties need it hundreds of times a frame. It depends only on the widget's
+        size, its scrollbars and its styles."""
+        # Cheap inputs only: the outer size and which scrollbars show (self.size itself
+        # is a region computation).
+        key = (self._size, self.show_vertical_scrollbar, self.show_horizontal_scrollbar,
+               self._style_token)
         if key != self._region_key:
             self._region_key, self._region = key, self.scrollable_content_region
         return self._region
