@@ -64,25 +64,30 @@ def memmap_reference(pages: int) -> tuple[float, bool]:
     return elapsed, False
 
 
-def buddy_throughput() -> float:
+def buddy_throughput(rounds: int = 3) -> float:
+    """Order-0 alloc/free, a random 50/50 mix on a 4 GiB zone: best of ``rounds`` (the
+    machine is shared: the best run is the one least disturbed)."""
     from kmsan_tui.model.buddy import Zone
     from kmsan_tui.model.constants import MigrateType
 
-    zone = Zone(0, "Normal", 0, 1 << 20)
-    zone.free_pages_core(0, 10, 1 << 10)
-    rng = np.random.default_rng(0)
-    live: list[int] = []
-    n = 200_000
-    coin = rng.random(n)
-    t = time.perf_counter()
-    for i in range(n):
-        if live and coin[i] < 0.5:
-            zone.free_pages(live.pop(), 0)
-        else:
-            pfn = zone.alloc_pages(0, MigrateType.MOVABLE)
-            if pfn is not None:
-                live.append(pfn)
-    return n / (time.perf_counter() - t)
+    best = 0.0
+    for _ in range(rounds):
+        zone = Zone(0, "Normal", 0, 1 << 20)
+        zone.free_pages_core(0, 10, 1 << 10)
+        rng = np.random.default_rng(0)
+        live: list[int] = []
+        n = 200_000
+        coin = rng.random(n)
+        t = time.perf_counter()
+        for i in range(n):
+            if live and coin[i] < 0.5:
+                zone.free_pages(live.pop(), 0)
+            else:
+                pfn = zone.alloc_pages(0, MigrateType.MOVABLE)
+                if pfn is not None:
+                    live.append(pfn)
+        best = max(best, n / (time.perf_counter() - t))
+    return best
 
 
 def main() -> int:
@@ -150,7 +155,7 @@ def write_results(rows: list[tuple[str, str, dict[str, object]]],
         lines.append(f"| {name} | {strategy} | {secs:.3f} | "
                      f"{int(result['rss_kib']) / 1024:.1f} | {ref:.3f}"  # type: ignore[call-overload]
                      f"{' (extrapolated)' if extrapolated else ''} | {secs / ref:.3f} |")
-    lines += ["", f"Buddy allocator, order-0 alloc+free mix: **{ops:,.0f} ops/s**.", ""]
+    lines += ["", f"Buddy allocator, order-0 alloc+free mix (best of 3): **{ops:,.0f} ops/s**.", ""]
     if tui:
         lines += ["## Explorer latency (server-1t; target: p95 <= 50 ms, first frame <= 1 s)", "",
                   "```", tui, "```", ""]
