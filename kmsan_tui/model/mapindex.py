@@ -12,6 +12,7 @@ the inspector shows for that page (tests/model/test_mapindex.py checks it).
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ import numpy as np
 from kmsan_tui.model.constants import PAGE_SHIFT
 from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF, NCODES, STATE_CODES
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
-from kmsan_tui.model.owners import category
+from kmsan_tui.model.owners import ALL_CATEGORIES, category_id
 from kmsan_tui.model.pages import PageState
 
 if TYPE_CHECKING:
@@ -65,7 +66,116 @@ class Cells:
     """One run of cells: the dominant state code of each, and what the glyph needs."""
 
     codes: np.ndarray  # int8: a STATE_CODES index, BLIND, or OUTSIDE
-    aux: np.ndarray  # int16: free order for FREE cells, owner id otherwise (-1: none)
+    aux: np.ndarray  # int16: free order for FREE cells, owner category id otherwise (-1: none)
+
+
+Layer = tuple[np.ndarray, ...]  # starts, ends, values...: one layer of the model, by start
+
+# Owner letters by category id (owners.ALL_CATEGORIES), "X" last for id -1 (no owner).
+LETTERS = np.array([*(c.letter for c in ALL_CATEGORIES), "X"], dtype="<U1")
+
+
+class Changes:
+    """Where one index differs from another (``base``): sorted, possibly overlapping
+    pfn intervals outside of which every page classifies the same in both."""
+
+    __slots__ = ("_base", "starts", "_reach")
+
+    def __init__(self, base: MapIndex, starts: np.ndarray, ends: np.ndarray) -> None:
+        # A weak reference: each frame's index must not keep every earlier one alive.
+        self._base = weakref.ref(base)
+        order = np.argsort(starts, kind="stable")
+        self.starts = starts[order]
+        # The furthest end of the intervals up to each one: any of the first i
+        # intervals reaches past pfn p iff _reach[i - 1] > p.
+        self._reach = np.maximum.accumulate(ends[order]) if len(ends) else ends
+
+    @property
+    def base(self) -> MapIndex | None:
+        """The index compared with (None once nothing else holds it)."""
+        return self._base()
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def touches(self, start: int, end: int) -> bool:
+        """Whether any page in [start, end) may classify differently from ``base``."""
+        i = int(np.searchsorted(self.starts, end, side="left"))
+        return i > 0 and int(self._reach[i - 1]) > start
+
+
+def _strictly_increasing(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool((values[1:] > values[:-1]).all())
+
+
+def _missing(a: Layer, b: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """The intervals of layer ``a`` that ``b`` has no identical entry for."""
+    starts, ends = a[0], a[1]
+    if len(b[0]) == 0 or len(starts) == 0:
+        return starts, ends
+    if not (_strictly_increasing(starts) and _strictly_increasing(b[0])):
+        # Page-rounded memblock regions can share a first page: compare as sets.
+        theirs = set(zip(*(col.tolist() for col in b), strict=True))
+        keep = np.array([row not in theirs
+                         for row in zip(*(col.tolist() for col in a), strict=True)], dtype=bool)
+        return starts[keep], ends[keep]
+    i = np.clip(np.searchsorted(b[0], starts), 0, len(b[0]) - 1)
+    same = b[0][i] == starts
+    for col_a, col_b in zip(a[1:], b[1:], strict=True):
+        same &= col_b[i] == col_a
+    return starts[~same], ends[~same]
+
+
+def _common_run(a: Layer, b: Layer, i: int, j: int) -> int:
+    """How many entries from ``a[i]`` and ``b[j]`` on are identical, compared in
+    windows that grow fourfold: the cost follows the run, not the layer."""
+    limit = min(len(a[0]) - i, len(b[0]) - j)
+    done, window = 0, 256
+    while done < limit:
+        n = min(window, limit - done)
+        lo_a, lo_b = i + done, j + done
+        same = np.logical_and.reduce(
+            [x[lo_a:lo_a + n] == y[lo_b:lo_b + n] for x, y in zip(a, b, strict=True)])
+        if not same.all():
+            return done + int(np.argmin(same))
+        done += n
+        window *= 4
+    return done
+
+
+def _layer_changes(a: Layer, b: Layer, walks: int = 64) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The intervals of the entries that only one of two layers has.
+
+    A command changes a few blocks of layers that can hold 10^5 entries, so this walks
+    both in step, skipping each run of identical entries with one vectorised
+    comparison, and only falls back to a search of every entry after ``walks``
+    differences."""
+    na, nb = len(a[0]), len(b[0])
+    if not (_strictly_increasing(a[0]) and _strictly_increasing(b[0])):
+        return [_missing(a, b), _missing(b, a)]
+    only_a: list[int] = []
+    only_b: list[int] = []
+    i = j = 0
+    for _ in range(walks):
+        skip = _common_run(a, b, i, j)
+        i, j = i + skip, j + skip
+        if i == na or j == nb:
+            break
+        start_a, start_b = a[0][i], b[0][j]
+        if start_a <= start_b:  # a's entry is not in b (or differs from b's at that start)
+            only_a.append(i)
+            i += 1
+        if start_b <= start_a:
+            only_b.append(j)
+            j += 1
+    else:  # many differences: search for the rest
+        rest_a = tuple(x[i:] for x in a)
+        rest_b = tuple(y[j:] for y in b)
+        return [(a[0][only_a], a[1][only_a]), (b[0][only_b], b[1][only_b]),
+                _missing(rest_a, rest_b), _missing(rest_b, rest_a)]
+    # What is left on one side once the other ran out is on that side only.
+    return [(a[0][only_a], a[1][only_a]), (b[0][only_b], b[1][only_b]),
+            (a[0][i:], a[1][i:]), (b[0][j:], b[1][j:])]
 
 
 class MapIndex:
@@ -75,7 +185,7 @@ class MapIndex:
     after the model moved on (the previous frame's index is what change marks use).
     """
 
-    def __init__(self, sim: Simulation) -> None:
+    def __init__(self, sim: Simulation, base: MapIndex | None = None) -> None:
         self.handed_over = bool(sim.handed_over)
         self.has_zones = bool(sim.zones)
         zones = sorted(sim.zones, key=lambda z: z.start_pfn)
@@ -94,38 +204,34 @@ class MapIndex:
         self._buddy(zones)
         self._kmsan(sim)
         self.span = self._span(sim)
+        self.changes = self._changes_from(base) if base is not None else None
+        """Where this state differs from ``base`` (None: no base, or everything)."""
 
     # ------------------------------------------------------------------ layers
 
     def _owners(self, sim: Simulation) -> None:
-        names: dict[str, int] = {}
         starts, ends, ids = [], [], []
         for s, e, owner in sim.owners:
             starts.append(s)
             ends.append(e)
-            ids.append(names.setdefault(owner, len(names)))
-        self.owner_names: tuple[str, ...] = tuple(names)
-        self.owner_letters: tuple[str, ...] = tuple(category(n).letter for n in names)
+            ids.append(category_id(owner))
+        self._present = set(ids)
         self.own_starts, self.own_ends = _arr(starts), _arr(ends)
         self.own_ids = np.array(ids, dtype=np.int16)
 
     @property
-    def letter_array(self) -> np.ndarray:
-        """Owner letters by owner id, "X" appended for id -1 (no owner)."""
-        cached: np.ndarray | None = getattr(self, "_letter_array", None)
-        if cached is None or len(cached) != len(self.owner_letters) + 1:
-            cached = np.array([*self.owner_letters, "X"], dtype="<U1")
-            self._letter_array = cached
-        return cached
+    def owner_letters(self) -> tuple[str, ...]:
+        """The letters of the owner categories present, in category order."""
+        return tuple(str(LETTERS[i]) for i in sorted(self._present))
+
+    letter_array = LETTERS
+    """Owner letters by the ``aux`` of a reserved or allocated cell (kept for callers)."""
 
     def owner_id(self, name: str) -> int:
-        """The id of an owner name (for KMSAN metadata owners not in the owner map)."""
-        try:
-            return self.owner_names.index(name)
-        except ValueError:
-            self.owner_names += (name,)
-            self.owner_letters += (category(name).letter,)
-            return len(self.owner_names) - 1
+        """The category id of an owner name (for KMSAN metadata owners)."""
+        cid = category_id(name)
+        self._present.add(cid)
+        return cid
 
     def _buddy(self, zones: list) -> None:  # type: ignore[type-arg]
         a_starts: list[int] = []
@@ -187,6 +293,34 @@ class MapIndex:
         self.k_kinds = np.array(kinds, dtype=np.int8)
         self.k_bases, self.k_orders = _arr(bases), _arr(orders)
         self.k_owners = np.array(owners, dtype=np.int16)
+
+    def _layers(self) -> tuple[Layer, ...]:
+        """Every layer classify() reads, as (starts, ends, values...) sorted by start."""
+        # memblock.reserved counts only until the handover (classify() ignores it after).
+        reserved = self.res_starts, self.res_ends
+        return (
+            (self.zone_starts, self.zone_ends),
+            (self.mem_starts, self.mem_ends),
+            reserved if not self.handed_over else (_arr([]), _arr([])),
+            (self.own_starts, self.own_ends, self.own_ids),
+            (self.alloc_starts, self.alloc_ends),
+            (self.free_starts, self.free_ends, self.free_orders),
+            (self.k_starts, self.k_ends, self.k_kinds, self.k_bases, self.k_orders,
+             self.k_owners),
+        )
+
+    def _changes_from(self, base: MapIndex) -> Changes | None:
+        """The pfn intervals where a page may classify differently in ``base``: the
+        entries of each layer that the other state lacks (a few array passes, so a
+        step that touches a handful of blocks redraws a handful of map rows)."""
+        if (base.handed_over, base.has_zones, base.has_memory, base.span) != (
+                self.handed_over, self.has_zones, self.has_memory, self.span):
+            return None
+        parts = [part for mine, theirs in zip(self._layers(), base._layers(), strict=True)
+                 for part in _layer_changes(mine, theirs)]
+        starts = [s for s, _e in parts]
+        ends = [e for _s, e in parts]
+        return Changes(base, np.concatenate(starts), np.concatenate(ends))
 
     @staticmethod
     def _span(sim: Simulation) -> int:
@@ -256,15 +390,21 @@ class MapIndex:
         pattern at any zoom). A blind spot wins any cell where it holds an eighth of
         the pages: it is rare, and it is the bug KMSAN users look for.
         """
+        return self.cells_at(start + np.arange(ncells, dtype=_I64) * pages_per_cell,
+                             pages_per_cell)
+
+    def cells_at(self, firsts: np.ndarray, pages_per_cell: int) -> Cells:
+        """``cells()`` of the cells that start at each pfn of ``firsts`` (any order)."""
+        ncells = len(firsts)
         k = min(pages_per_cell, SAMPLES)
         offsets = (np.arange(k, dtype=_I64) * pages_per_cell) // k
-        firsts = start + np.arange(ncells, dtype=_I64) * pages_per_cell
         points = (firsts[:, None] + offsets[None, :]).ravel()
         codes, aux = self.classify(points)
         codes = codes.reshape(ncells, k)
         aux = aux.reshape(ncells, k)
-        counts = (codes[:, :, None] == np.arange(NCODES, dtype=np.int8)).sum(axis=1)
         rows = np.arange(ncells)
+        counts = np.bincount((rows[:, None] * NCODES + codes).ravel(),
+                             minlength=ncells * NCODES).reshape(ncells, NCODES)
         best = counts.max(axis=1)
         # Ties: the first page's state if it is among the most common, else the later code.
         latest = (NCODES - 1 - np.argmax(counts[:, ::-1], axis=1)).astype(np.int8)

@@ -10,6 +10,7 @@ signal, never the only one).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +46,21 @@ CATEGORIES: tuple[OwnerCategory, ...] = (
 OTHER = OwnerCategory("X", "other", "other", ())
 
 
+ALL_CATEGORIES: tuple[OwnerCategory, ...] = (*CATEGORIES, OTHER)
+"""Every category, OTHER last: ``category_id()`` indexes this tuple."""
+
+
 def category(owner: str | None) -> OwnerCategory:
     """The category of an owner name (OTHER when none matches or there is no owner)."""
+    return ALL_CATEGORIES[category_id(owner)]
+
+
+@lru_cache(maxsize=4096)
+def category_id(owner: str | None) -> int:
+    """The index in ``ALL_CATEGORIES`` of an owner name's category (the map's cells
+    carry it, so two states' cells compare without a table of names)."""
     if owner:
-        for cat in CATEGORIES:
+        for i, cat in enumerate(CATEGORIES):
             if any(needle in owner for needle in cat.needles):
-                return cat
-    return OTHER
+                return i
+    return len(CATEGORIES)

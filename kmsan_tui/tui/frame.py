@@ -122,8 +122,8 @@ def build_frame(session: Session, serial: int, *, note: str, before: Basis | Non
     if metrics is None:
         metrics = sim.metrics()
     return Frame(
-        serial=serial, sim=sim, index=MapIndex(sim), metrics=metrics, free=zone_free(sim),
-        series=series, before=before, layout_name=sim.layout.name,
+        serial=serial, sim=sim, index=MapIndex(sim, before.index if before else None),
+        metrics=metrics, free=zone_free(sim), series=series, before=before, layout_name=sim.layout.name,
         strategy=session.strategy, seed=session.seed, history_len=len(session.history),
         can_undo=bool(session.history), note=note, model_seconds=model_seconds,
         build_seconds=time.perf_counter() - t0)

@@ -92,27 +92,15 @@ def style(palette: str, code: int) -> Style:
     return Style(color=fg, bgcolor=bg, bold=bold)
 
 
-def glyph(code: int, aux: int, owner_letters: tuple[str, ...]) -> str:
-    """The character of one cell."""
-    if code == mc.FREE:
-        return ORDER_GLYPHS[aux] if 0 <= aux < len(ORDER_GLYPHS) else "f"
-    if code in (mc.RESERVED, mc.ALLOCATED):
-        letter = owner_letters[aux] if 0 <= aux < len(owner_letters) else "X"
-        return letter if code == mc.RESERVED else letter.lower()
-    if code == mc.OUTSIDE:
-        return " "
-    return _LABELS[code][2] if code in _LABELS else "?"
-
-
 # Glyph of each code (OUTSIDE, -1, indexes the last element); orders with -1 -> "f".
 _BASE = np.array([_LABELS[code][2] if code in _LABELS else "?" for code in range(NCODES)]
                  + [" "], dtype="<U1")
 _ORDERS = np.array(list(ORDER_GLYPHS) + ["f"], dtype="<U1")
 
 
-def glyph_row(codes: np.ndarray, aux: np.ndarray, letters: np.ndarray) -> str:
-    """The characters of a row of cells (vectorised ``glyph``). ``letters`` holds the
-    owner letters of the index, with "X" appended for cells without an owner."""
+def glyph_row(codes: np.ndarray, aux: np.ndarray) -> str:
+    """The characters of a row of cells (vectorised ``glyph``)."""
+    letters = mc.LETTERS
     out = _BASE[codes]
     free = codes == mc.FREE
     out[free] = _ORDERS[aux[free]]

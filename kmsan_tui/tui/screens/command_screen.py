@@ -1,9 +1,13 @@
-"""A screen that drives a ``Runner``: commands queue, run one at a time in a thread
-worker, and each finished command binds its ``Frame`` into the screen.
+"""A screen that drives a ``Runner``: commands queue, run one at a time, and each
+finished command binds its ``Frame`` into the screen.
 
-The UI thread never touches the session while a command runs; it only reads frames,
-which own private copies of the simulation. Long commands report progress and stop
-at the next step when ``cancel()`` is called.
+Long commands (running to a step, workloads, strategy switches) run in a thread
+worker, report progress and stop at the next step when ``cancel()`` is called; the UI
+thread never touches the session meanwhile, it only reads frames, which own private
+copies of the simulation. One boot step or one step back runs on the UI thread when
+the last frame was cheap to make (``quick``): a few milliseconds, less than handing it
+to a thread and taking the GIL back from it. On the largest machines (monster-16t's
+eager steps take up to ~0.3 s) it goes to the worker like the rest.
 """
 
 from __future__ import annotations
@@ -22,6 +26,9 @@ from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.runner import Runner
 
 Job = Callable[[], Frame]
+
+INLINE_SECONDS = 0.025
+"""A step runs on the UI thread when the last frame took less than this to make."""
 
 
 class FrameReady(Message):
@@ -65,7 +72,7 @@ class CommandScreen(Screen[None]):
     def __init__(self, runner: Runner) -> None:
         super().__init__()
         self.runner = runner
-        self._queue: deque[tuple[str, Job]] = deque()
+        self._queue: deque[tuple[str, Job, bool]] = deque()
         self._cancel = threading.Event()
         frame = runner.frame if runner.frame is not None else runner.start()
         self.set_reactive(CommandScreen.frame, frame)
@@ -75,13 +82,21 @@ class CommandScreen(Screen[None]):
         """No command running or queued (tests and benchmarks wait for this)."""
         return not self.busy and not self._queue
 
+    @property
+    def quick(self) -> bool:
+        """Whether the last command and its frame were cheap enough to run the next
+        single step on the UI thread."""
+        frame = self.frame
+        return frame is not None and frame.model_seconds + frame.build_seconds < INLINE_SECONDS
+
     def cancelled(self) -> bool:
         """Whether the user stopped the running command (polled by the worker)."""
         return self._cancel.is_set()
 
-    def submit(self, label: str, job: Job) -> None:
-        """Queue a command; it runs after the ones before it, off the UI thread."""
-        self._queue.append((label, job))
+    def submit(self, label: str, job: Job, *, inline: bool = False) -> None:
+        """Queue a command; it runs after the ones before it, off the UI thread unless
+        ``inline`` (a command too short to be worth a thread, that needs no progress)."""
+        self._queue.append((label, job, inline))
         self._pump()
 
     def stop_commands(self) -> None:
@@ -92,23 +107,28 @@ class CommandScreen(Screen[None]):
     def _pump(self) -> None:
         if self.busy or not self._queue:
             return
-        label, job = self._queue.popleft()
+        label, job, inline = self._queue.popleft()
         self.busy = True
-        self.running = label
         self._cancel.clear()
-        self._run_job(job)
+        if inline:
+            self.post_message(self._outcome(job))
+        else:
+            self.running = label
+            self._run_job(job)
 
     @work(thread=True, group="command", exit_on_error=False)
     def _run_job(self, job: Job) -> None:
+        self.post_message(self._outcome(job))
+
+    @staticmethod
+    def _outcome(job: Job) -> FrameReady | CommandFailed:
+        """Run a command: its frame, or its error as one line (never a traceback)."""
         try:
-            frame = job()
-        except UserError as exc:  # bad input, or Cancelled: one line, no traceback
-            self.post_message(CommandFailed(str(exc), "warning"))
+            return FrameReady(job(), final=True)
+        except UserError as exc:  # bad input, or Cancelled
+            return CommandFailed(str(exc), "warning")
         except Exception as exc:  # a model bug: report it, keep the explorer alive
-            self.post_message(CommandFailed(f"model error: {type(exc).__name__}: {exc}",
-                                            "error"))
-        else:
-            self.post_message(FrameReady(frame, final=True))
+            return CommandFailed(f"model error: {type(exc).__name__}: {exc}", "error")
 
     def on_frame(self, frame: Frame) -> None:
         """Intermediate frames of a long command (called in the worker thread)."""

@@ -154,14 +154,14 @@ class ExplorerScreen(CommandScreen):
     # ------------------------------------------------------------------ boot actions
 
     def action_step(self) -> None:
-        self.submit("step", self.runner.step)
+        self.submit("step", self.runner.step, inline=self.quick)
 
     @on(StepRequested)
     def _step_requested(self) -> None:
         self.action_step()
 
     def action_undo(self) -> None:
-        self.submit("step back", self.runner.undo)
+        self.submit("step back", self.runner.undo, inline=self.quick)
 
     def action_next_initcall(self) -> None:
         self.submit("next init call",

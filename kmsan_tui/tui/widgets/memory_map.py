@@ -238,9 +238,8 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         cursor_row, cursor_col = self.cell_of(self.cursor)
         return (row, self.pages_per_cell, self.cols, self.size.width, self.palette,
                 self._flash, cursor_col if row == cursor_row else -1,
-                cells.codes.tobytes(), cells.aux.tobytes(), frame.index.letter_array.tobytes(),
-                None if before is None or ref is None else
-                (before.codes.tobytes(), before.aux.tobytes(), ref.letter_array.tobytes()))
+                cells.codes.tobytes(), cells.aux.tobytes(),
+                None if before is None else (before.codes.tobytes(), before.aux.tobytes()))
 
     def _row_changed(self, y: int) -> bool:
         """Whether line y must be drawn again: compared on the cells, not on rendered
@@ -333,7 +332,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     # ------------------------------------------------------------------ drawing
 
     def _row_cells(self, index: MapIndex, row: int) -> Cells:
-        """The cells of one row, computing the whole viewport at once on a miss."""
+        """The cells of one row, computing the rest of the viewport with it on a miss."""
         ppc, cols = self.pages_per_cell, self.cols
         # Keyed by the index itself: the previous frame's cells serve as the reference.
         key = (index, ppc, cols, row)
@@ -342,13 +341,34 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
             return cells
         top = max(0, int(self.scroll_offset.y))
         height = max(1, self.size.height)
-        first = row if not top <= row < top + height else top
-        count = height if first == top else 1
-        batch = index.cells(first * cols * ppc, ppc, count * cols)
-        for i in range(count):
-            part = Cells(batch.codes[i * cols:(i + 1) * cols], batch.aux[i * cols:(i + 1) * cols])
-            self._cells.set((index, ppc, cols, first + i), part)
+        rows = range(top, top + height) if top <= row < top + height else range(row, row + 1)
+        self._fill(index, [r for r in rows if self._cells.get((index, ppc, cols, r)) is None])
         return self._cells.get(key) or index.cells(row * cols * ppc, ppc, cols)
+
+    def _fill(self, index: MapIndex, rows: list[int]) -> None:
+        """Cache the cells of ``rows``: a row the last command did not touch takes the
+        previous state's cells as they are; the others are computed together."""
+        ppc, cols = self.pages_per_cell, self.cols
+        pages = ppc * cols  # pages per row
+        changes = index.changes
+        base = changes.base if changes is not None else None
+        todo: list[int] = []
+        for row in rows:
+            old = self._cells.get((base, ppc, cols, row)) if base is not None else None
+            if old is not None and changes is not None \
+                    and not changes.touches(row * pages, (row + 1) * pages):
+                self._cells.set((index, ppc, cols, row), old)
+            else:
+                todo.append(row)
+        if not todo:
+            return
+        # One query for every row left, contiguous or not.
+        firsts = (np.array(todo, dtype=np.int64)[:, None] * pages
+                  + np.arange(cols, dtype=np.int64)[None, :] * ppc).ravel()
+        batch = index.cells_at(firsts, ppc)
+        for k, row in enumerate(todo):
+            part = Cells(batch.codes[k * cols:(k + 1) * cols], batch.aux[k * cols:(k + 1) * cols])
+            self._cells.set((index, ppc, cols, row), part)
 
     def notify_style_update(self) -> None:
         """The theme or CSS changed: styles and drawn rows are stale."""
@@ -406,11 +426,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         index = frame.index
         cells = self._row_cells(index, row)
         codes = cells.codes
-        glyphs = palettes.glyph_row(codes, cells.aux, index.letter_array)
+        glyphs = palettes.glyph_row(codes, cells.aux)
         keys = codes.astype(np.int16) * 4
         if ref is not None:
             before = self._row_cells(ref, row)
-            old = palettes.glyph_row(before.codes, before.aux, ref.letter_array)
+            old = palettes.glyph_row(before.codes, before.aux)
             changed = (np.frombuffer(glyphs.encode("utf-32-le"), dtype=np.uint32)
                        != np.frombuffer(old.encode("utf-32-le"), dtype=np.uint32))
             keys += 2 * (changed | (codes != before.codes))
