@@ -4,9 +4,9 @@ installs the keymap, the command palette provider and the explorer screen.
 
 from __future__ import annotations
 
-import gc
 from typing import ClassVar
 
+from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 from textual.css.query import NoMatches
@@ -15,9 +15,11 @@ from textual.widgets import HelpPanel
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, Layout
 from kmsan_tui.session import Session
+from kmsan_tui.tui.gcpolicy import GcPolicy
 from kmsan_tui.tui.keymap import APP_BINDINGS, default_path, known_ids, load_keymap
 from kmsan_tui.tui.providers import ExplorerCommands
 from kmsan_tui.tui.runner import Runner
+from kmsan_tui.tui.screens.command_screen import CommandDone
 from kmsan_tui.tui.screens.explorer import ExplorerScreen
 from kmsan_tui.tui.screens.keys import KeysScreen
 
@@ -36,25 +38,28 @@ class KmsanApp(App[int]):
         self.runner = runner
         self.keymap: dict[str, str] = dict(keymap or {})
         self.flash_changes = flash_changes
+        self.gc_policy = GcPolicy()
 
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
         self.push_screen(ExplorerScreen(self.runner, flash_changes=self.flash_changes))
-        self.call_after_refresh(self._freeze_startup_objects)
+        # The garbage collector runs between interactions (see gcpolicy).
+        self.call_after_refresh(self.gc_policy.start)
+        self.set_interval(0.5, self.gc_policy.tick)
 
-    @staticmethod
-    def _freeze_startup_objects() -> None:
-        """Keep the cyclic garbage collector from stalling keypresses.
+    def on_unmount(self) -> None:
+        self.gc_policy.stop()
 
-        Undo checkpoints keep many long-lived objects, and with the default thresholds a
-        full collection walks all of them every ~70k allocations: tens of ms in the
-        middle of a step on a big machine. The objects of start-up (modules, CSS,
-        widgets) are frozen out of its sight, and young collections run less often
-        (the model makes no reference cycles on its hot paths)."""
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 100)
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
+                              events.MouseScrollUp)):
+            self.gc_policy.activity()
+        await super().on_event(event)
+
+    @on(CommandDone)
+    def _command_done(self) -> None:
+        self.gc_policy.command_done()
 
     def action_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):

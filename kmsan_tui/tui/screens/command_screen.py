@@ -40,6 +40,10 @@ class FrameReady(Message):
         super().__init__()
 
 
+class CommandDone(Message):
+    """A command finished (its frame is bound, or it failed); bubbles to the app."""
+
+
 class CommandFailed(Message):
     """A command stopped with an error; the session is unchanged by it."""
 
@@ -164,4 +168,5 @@ class CommandScreen(Screen[None]):
         self.busy = False
         self.running = ""
         self.progress = None
+        self.post_message(CommandDone())
         self._pump()
