@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from kmsan_tui.model.boot.setup_arch import present_sections
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGES_PER_SECTION
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern
 from kmsan_tui.model.vmstat import fragmentation_index, unusable_free_index
@@ -110,11 +111,11 @@ def compute_metrics(sim: Simulation) -> Metrics:
     if meta_blocks:
         lazy_meta = sum(2 << order for _s, _o, order in meta_blocks.values())
     present = sim.present_pages
-    sections = len({pfn // PAGES_PER_SECTION for z in sim.zones
-                    for pfn in range(z.start_pfn, z.end_pfn, PAGES_PER_SECTION)})
     page_ext = 0
     if sim.kmsan_active and sim.strategy.page_ext_bytes_per_page(sim):
-        page_ext = sim.strategy.page_ext_bytes_per_page(sim) * PAGES_PER_SECTION * sections
+        # mm/page_ext.c: page_ext_init(): one table per present section.
+        page_ext = (sim.strategy.page_ext_bytes_per_page(sim) * PAGES_PER_SECTION
+                    * present_sections(sim))
     layout = sim.strategy.virtual_layout(sim) if sim.kmsan_active else None
     buddy = [0] * NR_PAGE_ORDERS
     for zone in sim.zones:

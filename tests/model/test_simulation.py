@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kmsan_tui.model import PageFlags, PageState, Simulation, UserError
-from kmsan_tui.model.constants import MigrateType
+from kmsan_tui.model.boot.setup_arch import present_sections
+from kmsan_tui.model.constants import PAGES_PER_SECTION, MigrateType
 from kmsan_tui.model.mapview import CODE_OF, page_codes
 from kmsan_tui.model.workloads import run_workload
 
@@ -158,3 +159,23 @@ def test_memory_digest_ignores_steps_that_only_print() -> None:
     before, full = sim.memory_digest(), sim.digest()
     sim.step()  # kfence_alloc_pool: disabled, prints one line
     assert sim.memory_digest() == before and sim.digest() != full
+
+
+@pytest.mark.parametrize("layout", ["qemu-4g", "numa-2x32g", "server-1t"])
+def test_present_sections_count_each_touched_section_once(layout: str) -> None:
+    """mm/sparse.c: memblocks_present(): a section counts once, however many regions
+    touch it (checked against a section-by-section count)."""
+    sim = Simulation(layout)
+    sim.run_to("sparse_init")
+    every = set()
+    for nid in {node.nid for node in sim.layout.nodes}:
+        mine = set()
+        for r in sim.memblock.memory.regions:
+            if sim._region_nid(r.base, r.nid) == nid:
+                first, last = -(-r.base // 4096), r.end // 4096
+                if last > first:
+                    mine.update(range(first // PAGES_PER_SECTION,
+                                      (last - 1) // PAGES_PER_SECTION + 1))
+        assert present_sections(sim, nid) == len(mine)
+        every |= mine
+    assert present_sections(sim) == len(every)

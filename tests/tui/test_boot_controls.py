@@ -98,6 +98,27 @@ async def test_enter_on_a_timeline_step_runs_to_it_and_back() -> None:
         assert explorer(app).runner.session.sim.current == 4
 
 
+def _marks(steps: OptionList) -> str:
+    return "".join(str(steps.get_option_at_index(i).prompt)[0] for i in range(steps.option_count))
+
+
+async def test_timeline_marks_follow_jumps_forward_and_back() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = explorer(app)
+        steps = screen.query_one("#steps", OptionList)
+        n = screen.frame.nsteps
+        assert _marks(steps) == "›" + " " * (n - 1)
+        for target in (screen.frame.sim.steps.index("mem_init"), 3, n - 1, 0):
+            screen.run_to(target)
+            await settle(pilot)
+            assert _marks(steps) == "✓" * target + "●" + ("›" + " " * (n - target - 2)
+                                                          if target < n - 1 else "")
+        await pilot.press("u")
+        await settle(pilot)
+        assert _marks(steps) == "›" + " " * (n - 1)
+
+
 async def test_r_picks_a_step_to_run_to() -> None:
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -165,15 +165,24 @@ def initmem_init(sim: Simulation) -> None:
         sim.log(line, "memblock")
 
 
-def present_sections(sim: Simulation, nid: int) -> int:
-    sections: set[int] = set()
+def present_sections(sim: Simulation, nid: int | None = None) -> int:
+    """Memory sections with present pages (of node ``nid``; of every node when None):
+    mm/sparse.c: memblocks_present() marks each section a memblock.memory region
+    touches. Counted from the regions' section spans, not section by section."""
+    spans: list[tuple[int, int]] = []
     for r in sim.memblock.memory.regions:
-        if sim._region_nid(r.base, r.nid) != nid:
+        if nid is not None and sim._region_nid(r.base, r.nid) != nid:
             continue
         first, last = pfn_up(r.base), pfn_down(r.end)
         if last > first:
-            sections.update(range(first // PAGES_PER_SECTION, (last - 1) // PAGES_PER_SECTION + 1))
-    return len(sections)
+            spans.append((first // PAGES_PER_SECTION, (last - 1) // PAGES_PER_SECTION + 1))
+    count, reach = 0, -1
+    for lo, hi in sorted(spans):  # the union of the spans (regions are sorted already)
+        lo = max(lo, reach)
+        if hi > lo:
+            count += hi - lo
+        reach = max(reach, hi)
+    return count
 
 
 def sparse_init(sim: Simulation) -> None:

@@ -61,7 +61,8 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._names: tuple[str, ...] = ()
-        self._prompts: list[Text] = []
+        self._current = -1  # the step_index the prompts show
+        self._detail: object = None  # the step whose explanation is shown
 
     def compose(self) -> ComposeResult:
         yield StepList(id="steps")
@@ -72,29 +73,36 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
             return
         steps = self.query_one("#steps", OptionList)
         names = tuple(frame.sim.steps)
-        prompts = [self._prompt(frame, i, name) for i, name in enumerate(names)]
         if names != self._names:
             steps.clear_options()
-            steps.add_options(Option(prompt, id=name) for prompt, name in zip(
-                prompts, names, strict=True))
+            steps.add_options(Option(self._prompt(frame.step_index, i, name), id=name)
+                              for i, name in enumerate(names))
             self._names = names
-        else:
-            # Only the prompts whose marks changed: each replacement redraws the list.
-            for i, prompt in enumerate(prompts):
-                if prompt.markup != self._prompts[i].markup:
-                    steps.replace_option_prompt_at_index(i, prompt)
-        self._prompts = prompts
+        elif frame.step_index != self._current:
+            # A prompt shows one of four marks (ran, last, next, later): only the steps
+            # between the old and the new position change theirs.
+            lo, hi = sorted((self._current, frame.step_index))
+            for i in range(max(0, lo - 2), min(len(names), hi + 1)):
+                if self._mark(self._current, i) != self._mark(frame.step_index, i):
+                    steps.replace_option_prompt_at_index(
+                        i, self._prompt(frame.step_index, i, names[i]))
+        self._current = frame.step_index
         steps.highlighted = max(0, frame.step_index - 1)
         self._show_detail(steps.highlighted)
 
     @staticmethod
-    def _prompt(frame: Frame, i: int, name: str) -> Text:
-        current = frame.step_index - 1
-        if i < current:
+    def _mark(step_index: int, i: int) -> int:
+        current = step_index - 1
+        return 0 if i < current else 1 if i == current else 2 if i == current + 1 else 3
+
+    @classmethod
+    def _prompt(cls, step_index: int, i: int, name: str) -> Text:
+        mark = cls._mark(step_index, i)
+        if mark == 0:
             text = Text.assemble(("✓ ", "green"), (f"{i + 1:2d} ", "dim"), (name, "dim"))
-        elif i == current:
+        elif mark == 1:
             text = Text.assemble(("● ", "bold"), (f"{i + 1:2d} ", "bold"), (name, "bold"))
-        elif i == current + 1:
+        elif mark == 2:
             text = Text.assemble(("› ", "bold"), (f"{i + 1:2d} ", "bold"), name)
         else:
             text = Text.assemble("  ", f"{i + 1:2d} ", name)
@@ -106,6 +114,9 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         if self.frame is None or index is None or index >= len(self.frame.sim.step_info):
             return
         info = self.frame.sim.step_info[index]
+        if info is self._detail:
+            return  # the same text: no need to render it again
+        self._detail = info
         self.query_one("#detail", Static).update(
             Text.assemble((info.source, "bold"), "\n", info.explanation), layout=False)
 

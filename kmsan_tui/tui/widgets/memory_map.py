@@ -218,37 +218,32 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         if not self.size.height or self.frame is None:
             self.refresh()
             return
-        changed = [y for y in range(self.size.height) if self._row_changed(y)]
-        if len(changed) > self.size.height // 2:
+        height = self.size.height
+        frame, ref = self.frame, self.reference
+        ppc, cols, nrows = self.pages_per_cell, self.cols, self.nrows
+        top = int(self.scroll_offset.y)
+        cursor_row, cursor_col = self.cell_of(self.cursor)
+        # What every line draws besides its cells (computed once, not per line).
+        common = (ppc, cols, self.size.width, self.palette, self._flash)
+        changed = []
+        for y in range(height):
+            row = top + y
+            signature: tuple[object, ...] | None = None
+            if row < nrows and frame.index.has_memory:
+                cells = self._row_cells(frame.index, row, ppc, cols)
+                before = self._row_cells(ref, row, ppc, cols) if ref is not None else None
+                signature = (row, common, cursor_col if row == cursor_row else -1,
+                             cells.codes.tobytes(), cells.aux.tobytes(),
+                             None if before is None else
+                             (before.codes.tobytes(), before.aux.tobytes()))
+            if signature is None or self._signatures.get(y) != signature:
+                self._signatures[y] = signature
+                changed.append(y)
+        if len(changed) > height // 2:
             self.refresh()
         else:
             for y in changed:
                 self.refresh_line(y)
-
-    def _row_signature(self, y: int) -> tuple[object, ...] | None:
-        """What line y would show, as cheap data: its cells, the cells it is compared
-        with, the cursor and the drawing state (None past the map or before RAM)."""
-        frame = self.frame
-        row = int(self.scroll_offset.y) + y
-        if frame is None or row >= self.nrows or not frame.index.has_memory:
-            return None
-        cells = self._row_cells(frame.index, row)
-        ref = self.reference
-        before = self._row_cells(ref, row) if ref is not None else None
-        cursor_row, cursor_col = self.cell_of(self.cursor)
-        return (row, self.pages_per_cell, self.cols, self.size.width, self.palette,
-                self._flash, cursor_col if row == cursor_row else -1,
-                cells.codes.tobytes(), cells.aux.tobytes(),
-                None if before is None else (before.codes.tobytes(), before.aux.tobytes()))
-
-    def _row_changed(self, y: int) -> bool:
-        """Whether line y must be drawn again: compared on the cells, not on rendered
-        strips, so unchanged rows cost a few array comparisons, not a render."""
-        signature = self._row_signature(y)
-        if signature is None or self._signatures.get(y) != signature:
-            self._signatures[y] = signature
-            return True
-        return False
 
     def watch_zoom(self) -> None:
         self._update_geometry()
@@ -331,9 +326,9 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
 
     # ------------------------------------------------------------------ drawing
 
-    def _row_cells(self, index: MapIndex, row: int) -> Cells:
-        """The cells of one row, computing the rest of the viewport with it on a miss."""
-        ppc, cols = self.pages_per_cell, self.cols
+    def _row_cells(self, index: MapIndex, row: int, ppc: int, cols: int) -> Cells:
+        """The cells of one row of ``cols`` cells of ``ppc`` pages, computing the rest of
+        the viewport with it on a miss."""
         # Keyed by the index itself: the previous frame's cells serve as the reference.
         key = (index, ppc, cols, row)
         cells = self._cells.get(key)
@@ -342,13 +337,13 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         top = max(0, int(self.scroll_offset.y))
         height = max(1, self.size.height)
         rows = range(top, top + height) if top <= row < top + height else range(row, row + 1)
-        self._fill(index, [r for r in rows if self._cells.get((index, ppc, cols, r)) is None])
+        self._fill(index, [r for r in rows if self._cells.get((index, ppc, cols, r)) is None],
+                   ppc, cols)
         return self._cells.get(key) or index.cells(row * cols * ppc, ppc, cols)
 
-    def _fill(self, index: MapIndex, rows: list[int]) -> None:
+    def _fill(self, index: MapIndex, rows: list[int], ppc: int, cols: int) -> None:
         """Cache the cells of ``rows``: a row the last command did not touch takes the
         previous state's cells as they are; the others are computed together."""
-        ppc, cols = self.pages_per_cell, self.cols
         pages = ppc * cols  # pages per row
         changes = index.changes
         base = changes.base if changes is not None else None
@@ -424,12 +419,13 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def _render_row(self, frame: Frame, row: int, cursor_col: int,
                     ref: MapIndex | None) -> Strip:
         index = frame.index
-        cells = self._row_cells(index, row)
+        ppc, cols = self.pages_per_cell, self.cols
+        cells = self._row_cells(index, row, ppc, cols)
         codes = cells.codes
         glyphs = palettes.glyph_row(codes, cells.aux)
         keys = codes.astype(np.int16) * 4
         if ref is not None:
-            before = self._row_cells(ref, row)
+            before = self._row_cells(ref, row, ppc, cols)
             old = palettes.glyph_row(before.codes, before.aux)
             changed = (np.frombuffer(glyphs.encode("utf-32-le"), dtype=np.uint32)
                        != np.frombuffer(old.encode("utf-32-le"), dtype=np.uint32))
