@@ -10,7 +10,6 @@ from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
 from textual.css.query import NoMatches
-from textual.widgets import HelpPanel
 
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, Layout
@@ -67,6 +66,9 @@ class KmsanApp(App[int]):
 
     def action_toggle_help(self) -> None:
         """F1: the focused panel's help beside it (again to close)."""
+        # Imported here: HelpPanel brings a Markdown parser, ~40 ms of start-up.
+        from textual.widgets import HelpPanel
+
         try:
             self.screen.query_one(HelpPanel).remove()
         except NoMatches:

@@ -42,10 +42,10 @@ class GcPolicy:
         self.last_freed = 0  # unreachable objects the last full collection found
 
     def start(self) -> None:
-        """After start-up: collect once, freeze the survivors (modules, CSS, widgets)."""
-        gc.collect()
-        gc.freeze()
+        """After start-up. The first idle tick collects once and freezes the survivors
+        (modules, CSS, widgets): not now, while the first frame is still being drawn."""
         gc.set_threshold(YOUNG_THRESHOLD, 10, 1_000_000)
+        self._pending = True
 
     def activity(self) -> None:
         """A key, a click: the user may be waiting for the screen."""

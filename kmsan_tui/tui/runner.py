@@ -82,6 +82,8 @@ class Runner:
         self.serial = 0
         self.frame: Frame | None = None
         self._series: list[ChartPoint] = []
+        self.last_step_seconds = 0.0
+        """Model time of the last single step or step back (the next one's estimate)."""
 
     # ------------------------------------------------------------------ frames
 
@@ -121,13 +123,15 @@ class Runner:
             raise UserError("the boot has finished: run a workload (w) or step back (u)")
         t0 = time.perf_counter()
         self.session.step()
-        return self._emit("step", time.perf_counter() - t0)
+        self.last_step_seconds = time.perf_counter() - t0
+        return self._emit("step", self.last_step_seconds)
 
     def undo(self) -> Frame:
         t0 = time.perf_counter()
         if not self.session.undo():
             raise UserError("already at the start: nothing to step back to")
-        return self._emit("undo", time.perf_counter() - t0)
+        self.last_step_seconds = time.perf_counter() - t0
+        return self._emit("undo", self.last_step_seconds)
 
     def run_to(self, index: int, *, cancel: Cancel = _never, on_frame: OnFrame | None = None,
                progress: Progress | None = None) -> Frame:
@@ -149,7 +153,8 @@ class Runner:
                 self.session.step()
             elif not self.session.undo():
                 break
-            model += time.perf_counter() - t0
+            self.last_step_seconds = time.perf_counter() - t0
+            model += self.last_step_seconds
             metrics = self._record()
             done += 1
             if progress is not None:

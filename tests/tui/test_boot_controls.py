@@ -180,3 +180,20 @@ async def test_a_model_error_is_reported_and_the_explorer_goes_on(
         await settle(pilot)
         assert any("simulated bug" in n.message for n in app._notifications)
         assert screen.idle and screen.frame.step_index == 0
+
+
+async def test_a_step_runs_on_the_ui_thread_only_when_the_machine_is_quick() -> None:
+    app = make_app("tiny-64m")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = explorer(app)
+        await pilot.press("n")
+        await settle(pilot)
+        assert screen.quick and screen.frame.step_index == 1
+        # A machine whose steps are slow (as monster-16t's are): the step goes to the
+        # worker, the status line says so, and the result is the same.
+        screen.runner.last_step_seconds = 1.0
+        assert not screen.quick
+        screen.action_step()
+        assert screen.running == "step"
+        await settle(pilot)
+        assert screen.frame.step_index == 2 and screen.running == ""

@@ -28,7 +28,7 @@ from kmsan_tui.tui.runner import Runner
 Job = Callable[[], Frame]
 
 INLINE_SECONDS = 0.025
-"""A step runs on the UI thread when the last frame took less than this to make."""
+"""A step runs on the UI thread when the last one and its frame took less than this."""
 
 
 class FrameReady(Message):
@@ -88,19 +88,20 @@ class CommandScreen(Screen[None]):
 
     @property
     def quick(self) -> bool:
-        """Whether the last command and its frame were cheap enough to run the next
+        """Whether the last step and the last frame were cheap enough to run the next
         single step on the UI thread."""
         frame = self.frame
-        return frame is not None and frame.model_seconds + frame.build_seconds < INLINE_SECONDS
+        return frame is not None and \
+            self.runner.last_step_seconds + frame.build_seconds < INLINE_SECONDS
 
     def cancelled(self) -> bool:
         """Whether the user stopped the running command (polled by the worker)."""
         return self._cancel.is_set()
 
-    def submit(self, label: str, job: Job, *, inline: bool = False) -> None:
+    def submit(self, label: str, job: Job, *, short: bool = False) -> None:
         """Queue a command; it runs after the ones before it, off the UI thread unless
-        ``inline`` (a command too short to be worth a thread, that needs no progress)."""
-        self._queue.append((label, job, inline))
+        it is ``short`` (one step: no progress to show) and the machine is ``quick``."""
+        self._queue.append((label, job, short))
         self._pump()
 
     def stop_commands(self) -> None:
@@ -111,10 +112,10 @@ class CommandScreen(Screen[None]):
     def _pump(self) -> None:
         if self.busy or not self._queue:
             return
-        label, job, inline = self._queue.popleft()
+        label, job, short = self._queue.popleft()
         self.busy = True
         self._cancel.clear()
-        if inline:
+        if short and self.quick:
             self.post_message(self._outcome(job))
         else:
             self.running = label

@@ -17,7 +17,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from kmsan_tui.model.layout import STRATEGIES
 from kmsan_tui.model.metrics import Metrics
@@ -27,6 +27,7 @@ from kmsan_tui.tui.frame import Frame, frame_of_sim
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
 from kmsan_tui.tui.palettes import state_label
 from kmsan_tui.tui.runner import other_strategy
+from kmsan_tui.tui.widgets.keys_footer import KeysFooter
 from kmsan_tui.tui.widgets.memory_map import MemoryMap
 from kmsan_tui.tui.widgets.metrics_panel import ROWS, format_value
 
@@ -117,7 +118,7 @@ The cursor and zoom are shared. `escape` goes back to the explorer.
         yield Static(id="compare-page")
         with VerticalScroll(id="compare-metrics"):
             yield Static(id="compare-table")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#left-map", MemoryMap).focus()

@@ -19,7 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, load_layout, shipped_layouts
@@ -45,6 +45,7 @@ from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
 from kmsan_tui.tui.widgets.frag_chart import FragChart
 from kmsan_tui.tui.widgets.free_lists import FreeLists
 from kmsan_tui.tui.widgets.kernel_log import KernelLog
+from kmsan_tui.tui.widgets.keys_footer import KeysFooter
 from kmsan_tui.tui.widgets.map_legend import MapLegend
 from kmsan_tui.tui.widgets.memory_map import MemoryMap
 from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
@@ -117,7 +118,7 @@ class ExplorerScreen(CommandScreen):
                     yield Lazy(FragChart(id="chart-panel").data_bind(ExplorerScreen.frame))
                 with TabPane("Kernel log", id="log"):
                     yield Lazy(KernelLog(id="log-panel").data_bind(ExplorerScreen.frame))
-        yield Footer(compact=True)
+        yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(MemoryMap).focus()
@@ -154,14 +155,14 @@ class ExplorerScreen(CommandScreen):
     # ------------------------------------------------------------------ boot actions
 
     def action_step(self) -> None:
-        self.submit("step", self.runner.step, inline=self.quick)
+        self.submit("step", self.runner.step, short=True)
 
     @on(StepRequested)
     def _step_requested(self) -> None:
         self.action_step()
 
     def action_undo(self) -> None:
-        self.submit("step back", self.runner.undo, inline=self.quick)
+        self.submit("step back", self.runner.undo, short=True)
 
     def action_next_initcall(self) -> None:
         self.submit("next init call",
