@@ -25,13 +25,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kmsan_tui.model.constants import PAGE_SHIFT
-from kmsan_tui.model.mapindex import Cells, MapIndex
+from kmsan_tui.model.mapindex import Cells, Changes, MapIndex
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import short_addr, size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
 
 GUTTER = 8  # "  3.25G" and a separator
+REUSE_DEPTH = 4  # earlier states whose cells a row may reuse
 FLASH_SECONDS = 0.6
 
 
@@ -169,7 +170,13 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def _update_geometry(self) -> None:
         virtual = Size(self.scrollable_content_region.width, self.nrows)
         if virtual != self.virtual_size:
-            self.virtual_size = virtual
+            # Not through the reactive: it asks for a layout of the whole screen, and
+            # the map's own size never depends on its rows (a zoom would cost a reflow
+            # and a repaint of every panel). The scrollbars follow; one that appears
+            # or goes away asks for the layout itself.
+            self.set_reactive(ScrollView.virtual_size, virtual)
+            self._scroll_update(virtual)
+            self.refresh()
         ppc = self.pages_per_cell
         subtitle = (f"1 cell = {ppc:,} page{'s' if ppc > 1 else ''} "
                     f"({size(ppc << PAGE_SHIFT)}) · 0–{short_addr(self.span << PAGE_SHIFT)}")
@@ -342,17 +349,29 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         return self._cells.get(key) or index.cells(row * cols * ppc, ppc, cols)
 
     def _fill(self, index: MapIndex, rows: list[int], ppc: int, cols: int) -> None:
-        """Cache the cells of ``rows``: a row the last command did not touch takes the
-        previous state's cells as they are; the others are computed together."""
+        """Cache the cells of ``rows``. A row that no command since an earlier state
+        touched takes that state's cells as they are (the last few states are looked
+        at, so a zoom after a step or two reuses what that zoom showed before); the
+        others are computed together."""
         pages = ppc * cols  # pages per row
-        changes = index.changes
-        base = changes.base if changes is not None else None
+        # The states before this one, nearest first, each with every change since it.
+        ancestors: list[tuple[MapIndex, list[Changes]]] = []
+        changes, chain = index.changes, []
+        while changes is not None and len(ancestors) < REUSE_DEPTH:
+            base = changes.base
+            if base is None:
+                break
+            chain = [*chain, changes]
+            ancestors.append((base, chain))
+            changes = base.changes
         todo: list[int] = []
         for row in rows:
-            old = self._cells.get((base, ppc, cols, row)) if base is not None else None
-            if old is not None and changes is not None \
-                    and not changes.touches(row * pages, (row + 1) * pages):
-                self._cells.set((index, ppc, cols, row), old)
+            for base, since in ancestors:
+                old = self._cells.get((base, ppc, cols, row))
+                if old is not None and not any(
+                        c.touches(row * pages, (row + 1) * pages) for c in since):
+                    self._cells.set((index, ppc, cols, row), old)
+                    break
             else:
                 todo.append(row)
         if not todo:
