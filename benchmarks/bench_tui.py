@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/bench_tui.py [--layout server-1t] [--size 160x48] [--n 40]
 
-For each action (step, step back, zoom in/out, cursor moves) it presses the key,
+For each action (step, step back, zoom in/out, cursor moves) around a start step
+(mem_init), then for every step of the boot forward and back, it presses the key,
 waits until the screen has taken the new frame (commands run in a thread worker)
 and the compositor has drawn it, and records the wall time. The report gives p50 and
 p95 per action, and for commands splits the time into the model (the session's
@@ -126,21 +127,37 @@ async def run(layout: str, size: tuple[int, int], n: int, start_step: str) -> No
                 await measure("zoom in (+)", "plus", False)
                 await measure("zoom out (-)", "minus", False)
                 await measure("zoom out (-)", "minus", False)
+        # Then the whole boot, every step forward and back once: the steps that change
+        # most of the map (kmsan_init_shadow, memblock_free_all) are here too.
+        screen.run_to(0)
+        await idle()
+        await measure("warm-up", "u", True)  # back to before the first step
+        del results["warm-up"]
+        slowest: list[tuple[float, str]] = []
+        while not screen.frame.sim.done:
+            await measure("boot: every step", "n", True)
+            slowest.append((results["boot: every step"].total[-1], f"n {screen.frame.step_name}"))
+        while screen.frame.sim.current > 0:
+            name = screen.frame.step_name
+            await measure("boot: every step back", "u", True)
+            slowest.append((results["boot: every step back"].total[-1], f"u {name}"))
     print(f"layout {layout}, terminal {size[0]}x{size[1]}, from step {start_step}, "
-          f"{n} rounds")
+          f"{n} rounds; then the whole boot forward and back")
     print(f"first frame: {first_frame * 1000:.0f} ms after constructing the app, until "
           "every widget settled")
-    print(f"{'action':<16}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}"
+    print(f"{'action':<22}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}"
           f"{'model p50':>11}{'model p95':>11}{'build p50':>11}{'build p95':>11}")
     for name, s in results.items():
         ms = [v * 1000 for v in s.total]
-        line = f"{name:<16}{len(ms):>5}{statistics.median(ms):>9.1f}{pct(ms, 95):>9.1f}"
+        line = f"{name:<22}{len(ms):>5}{statistics.median(ms):>9.1f}{pct(ms, 95):>9.1f}"
         if s.model:
             mod = [v * 1000 for v in s.model]
             bld = [v * 1000 for v in s.build]
             line += (f"{statistics.median(mod):>11.1f}{pct(mod, 95):>11.1f}"
                      f"{statistics.median(bld):>11.1f}{pct(bld, 95):>11.1f}")
         print(line)
+    print("slowest single steps: " + ", ".join(
+        f"{what} {seconds * 1000:.0f} ms" for seconds, what in sorted(slowest)[-4:][::-1]))
     print("(total = keypress to redrawn screen; model = the session command; build = the "
           "frame's private copy, map index and metrics; the rest is messaging and drawing)")
 

@@ -46,6 +46,8 @@ _K_NONE, _K_HELD, _K_SHADOW, _K_ORIGIN, _K_PATTERN, _K_BLIND = range(6)
 _KIND_CODE = np.array([-1, HELD_BACK, SHADOW, ORIGIN, -1, -1], dtype=np.int8)
 
 _I64 = np.int64
+_C = {code: np.int8(code) for code in range(-1, NCODES)}  # codes as int8 scalars: np.where
+# keeps int8 arrays instead of widening to int64
 
 
 def _arr(values: list[int]) -> np.ndarray:
@@ -337,48 +339,79 @@ class MapIndex:
 
     # ------------------------------------------------------------------ queries
 
+    def _sentinelled(self) -> dict[str, np.ndarray]:
+        """Each layer's arrays behind one sentinel entry that contains no page, so a
+        search lands on a real index for every point (no clipping, no masks) and a
+        miss reads the sentinel's value: no owner, no KMSAN kind."""
+        cached: dict[str, np.ndarray] | None = getattr(self, "_sentinel_cache", None)
+        if cached is not None:
+            return cached
+
+        def put(values: np.ndarray, first: int) -> np.ndarray:
+            return np.concatenate([np.array([first], dtype=values.dtype), values])
+        low = np.iinfo(_I64).min
+        out: dict[str, np.ndarray] = {}
+        for name in ("zone", "mem", "res", "own", "alloc", "k", "free"):
+            out[f"{name}_s"] = put(getattr(self, f"{name}_starts"), low)
+            out[f"{name}_e"] = put(getattr(self, f"{name}_ends"), low)
+        out["own_ids"] = put(self.own_ids, -1)
+        out["k_kinds"] = put(self.k_kinds, _K_NONE)
+        out["k_owners"] = put(self.k_owners, -1)
+        out["k_bases"] = put(self.k_bases, 0)
+        out["k_orders"] = put(self.k_orders, 0)
+        out["free_orders"] = put(self.free_orders, -1)
+        self._sentinel_cache = out
+        return out
+
     def classify(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(state code, aux) of each pfn in ``points``, by Simulation.page()'s rules."""
         points = np.asarray(points, dtype=_I64)
-        codes = np.full(points.shape, HOLE, dtype=np.int8)
-        aux = np.full(points.shape, -1, dtype=np.int16)
-        in_zone = _lookup(points, self.zone_starts, self.zone_ends) >= 0
+        t = self._sentinelled()
+
+        def hit(name: str) -> np.ndarray:
+            """Whether each point is in an interval of the layer."""
+            i = np.searchsorted(t[f"{name}_s"], points, side="right") - 1
+            return points < t[f"{name}_e"][i]
+
+        def find(name: str) -> tuple[np.ndarray, np.ndarray]:
+            """``hit()``, and the index of each point's interval (0, the sentinel, if none)."""
+            i = np.searchsorted(t[f"{name}_s"], points, side="right") - 1
+            inside = points < t[f"{name}_e"][i]
+            return inside, np.where(inside, i, 0)
+
+        in_zone = hit("zone")
         # A hole: not memblock memory, or outside every zone once there are zones
         # (holes inside a zone's span are holes too, with a PG_reserved struct page).
-        ram = _lookup(points, self.mem_starts, self.mem_ends) >= 0
+        ram = hit("mem")
         if self.has_zones:
             ram &= in_zone
-        owner = _lookup(points, self.own_starts, self.own_ends)
-        has_owner = owner >= 0
-        aux[has_owner] = self.own_ids[owner[has_owner]]
+        has_owner, owner = find("own")
+        aux = t["own_ids"][owner]
         if self.handed_over:
-            codes[ram] = RESERVED
+            codes = np.where(ram, _C[RESERVED], _C[HOLE])
         else:
-            reserved = (_lookup(points, self.res_starts, self.res_ends) >= 0) | has_owner
-            codes[ram] = np.where(reserved[ram], RESERVED, MEMBLOCK_FREE)
-        allocated = in_zone & (_lookup(points, self.alloc_starts, self.alloc_ends) >= 0)
-        codes[allocated] = ALLOCATED
-        k = _lookup(points, self.k_starts, self.k_ends)
-        hit = k >= 0
-        kind = np.full(points.shape, _K_NONE, dtype=np.int8)
-        kind[hit] = self.k_kinds[k[hit]]
+            codes = np.where(ram, np.where(hit("res") | has_owner, _C[RESERVED],
+                                           _C[MEMBLOCK_FREE]), _C[HOLE])
+        codes = np.where(in_zone & hit("alloc"), _C[ALLOCATED], codes)
+        k = find("k")[1]
+        kind = t["k_kinds"][k]
         meta = _KIND_CODE[kind]
         pattern = kind == _K_PATTERN
         if pattern.any():
             kp = k[pattern]
-            slot = ((points[pattern] - self.k_bases[kp]) >> self.k_orders[kp]) % 3
+            slot = ((points[pattern] - t["k_bases"][kp]) >> t["k_orders"][kp]) % 3
             # mm/kmsan/init.c: held_back[] keeps shadow, then origin, then the data chunk.
-            meta[pattern] = np.where(slot == 0, SHADOW, np.where(slot == 1, ORIGIN, -1))
+            meta[pattern] = np.where(slot == 0, _C[SHADOW], np.where(slot == 1, _C[ORIGIN],
+                                                                       np.int8(-1)))
         is_meta = ram & (meta >= 0)
-        codes[is_meta] = meta[is_meta]
-        meta_owner = is_meta & ~has_owner
-        aux[meta_owner] = self.k_owners[k[meta_owner]]
-        f = _lookup(points, self.free_starts, self.free_ends)
-        free = in_zone & (f >= 0)
-        codes[free] = FREE
-        aux[free] = self.free_orders[f[free]]
+        codes = np.where(is_meta, meta, codes)
+        aux = np.where(is_meta & ~has_owner, t["k_owners"][k], aux)
+        free, f = find("free")
+        free &= in_zone
+        codes = np.where(free, _C[FREE], codes)
+        aux = np.where(free, t["free_orders"][f], aux)
         blind = (kind == _K_BLIND) & ((codes == ALLOCATED) | (codes == RESERVED))
-        codes[blind] = BLIND
+        codes = np.where(blind, _C[BLIND], codes)
         return codes, aux
 
     def cells(self, start: int, pages_per_cell: int, ncells: int) -> Cells:
