@@ -14,6 +14,12 @@ class KeysFooter(Footer):
     one compares what it would show with what it shows, and rebuilds only on a
     difference."""
 
+    # Compact footers give every key a right margin, the palette key (docked right)
+    # too: the keys scrolled under it showed through that last column.
+    DEFAULT_CSS = """
+    KeysFooter.-compact FooterKey.-command-palette { margin-right: 0; padding-right: 1; }
+    """
+
     _shown: tuple[object, ...] | None = None
 
     def _signature(self) -> tuple[object, ...]:

@@ -12,21 +12,49 @@ from kmsan_tui.tui import palettes
 from kmsan_tui.tui.frame import Frame
 
 
-def states_text(palette: str) -> Text:
-    text = Text()
+def state_items(palette: str) -> list[Text]:
+    """One entry per page state: its glyph drawn as on the map, and its name."""
+    items = []
     for look in palettes.looks(palette):
         cell = palettes.style(palette, look.code)
-        text.append(look.glyph, cell if look.bg or palette == "mono"
+        item = Text()
+        item.append(look.glyph, cell if look.bg or palette == "mono"
                     else cell + Style(underline=True))
-        text.append(f" {look.short}  ")
-    return text
+        item.append(f" {look.short}")
+        items.append(item)
+    return items
 
 
-def owners_text(letters: tuple[str, ...]) -> Text:
+def owner_items(letters: tuple[str, ...]) -> list[Text]:
     labels = {c.letter: c.short for c in (*CATEGORIES, OTHER)}
-    text = Text("owner ", style="bold")
-    text.append("  ".join(f"{letter}/{letter.lower()} {labels.get(letter, '?')}"
-                          for letter in sorted(set(letters))))
+    return [Text(f"{letter}/{letter.lower()} {labels.get(letter, '?')}")
+            for letter in sorted(set(letters))]
+
+
+def pack(items: list[Text], width: int, first: Text | None = None) -> Text:
+    """Items two spaces apart, a line broken only between items (a glyph never ends
+    up on one line and its name on the next)."""
+    out = Text()
+    line = 0
+    if first is not None:
+        out.append_text(first)
+        line = first.cell_len
+    for item in items:
+        gap = 2 if line else 0
+        if line and line + gap + item.cell_len > width:
+            out.append("\n")
+            line, gap = 0, 0
+        out.append(" " * gap)
+        out.append_text(item)
+        line += gap + item.cell_len
+    return out
+
+
+def legend_text(palette: str, letters: tuple[str, ...], width: int, owners: bool) -> Text:
+    text = pack(state_items(palette), width)
+    if owners and letters:
+        text.append("\n")
+        text.append_text(pack(owner_items(letters), width, Text("owner ", style="bold")))
     return text
 
 
@@ -61,16 +89,14 @@ class MapLegend(Static):
 
     def _draw(self) -> None:
         letters = tuple(sorted(set(self.frame.index.owner_letters))) if self.frame else ()
+        width = max(1, self.content_size.width)
         wide = self.size.width >= self.NARROW
-        key = (letters, self.palette, wide)
+        key = (letters, self.palette, wide, width)
         if key == self._shown:
             return  # a new owner is rare: no layout pass per step
         self._shown = key
-        text = states_text(self.palette)
-        if wide and letters:
-            text.append("\n")
-            text.append_text(owners_text(letters))
+        text = legend_text(self.palette, letters, width, wide)
         # A layout pass costs tens of ms on a big screen: only when the height changes.
-        lines = len(text.wrap(self.app.console, max(1, self.content_size.width)))
+        lines = text.plain.count("\n") + 1
         self.update(text, layout=lines != self._lines)
         self._lines = lines
