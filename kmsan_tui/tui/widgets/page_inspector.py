@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rich.table import Table
+from rich.console import Console
 from rich.text import Text
+from textual import events
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -14,6 +15,8 @@ from kmsan_tui.tui.fmt import size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import FollowRequested
 from kmsan_tui.tui.palettes import state_label
+
+LABEL_WIDTH = 7  # "origin " and the like: the value column starts after it
 
 _WHERE = {
     "struct page": "pointers in struct page",
@@ -47,7 +50,7 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
     cursor: reactive[int] = reactive(0, repaint=False)
     """The pfn to describe."""
 
-    _shown: tuple[PageView, str] | None = None
+    _shown: tuple[PageView, str, int] | None = None
 
     def watch_frame(self) -> None:
         self._refresh_view()
@@ -55,60 +58,77 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
     def watch_cursor(self) -> None:
         self._refresh_view()
 
+    def on_resize(self, _event: events.Resize) -> None:
+        self._shown = None  # values wrap to the new width
+        self._refresh_view()
+
     def _refresh_view(self) -> None:
         if self.frame is None:
             return
         view = self.frame.sim.page(self.cursor)
-        key = (view, self.frame.strategy)
+        width = self.content_size.width
+        key = (view, self.frame.strategy, width)
         if key == self._shown:
             return  # the same page, described the same: nothing to redraw
         self._shown = key
         # A fixed-size panel: no layout pass needed (it would redo the whole screen).
-        self.update(self.describe(view, self.frame), layout=False)
+        self.update(self.describe(view, self.frame, width, self.app.console), layout=False)
 
     def action_follow(self, kind: str) -> None:
         self.post_message(FollowRequested(kind))
 
     @staticmethod
-    def describe(view: PageView, frame: Frame) -> Table:
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
-        grid.add_row("pfn", f"{view.pfn:#x} ({view.pfn:,})")
-        grid.add_row("phys", f"{view.phys:#x}")
-        grid.add_row("zone", "-" if view.zone is None else f"node {view.nid}, {view.zone}")
+    def describe(view: PageView, frame: Frame, width: int, console: Console) -> Text:
+        """The page as label / value lines; a long value wraps under its value column.
+        (Text, not a Rich table: a table measures every cell again on each cursor move,
+        several ms a keypress.)"""
+        rows: list[tuple[str, str | Text]] = [
+            ("pfn", f"{view.pfn:#x} ({view.pfn:,})"),
+            ("phys", f"{view.phys:#x}"),
+            ("zone", "-" if view.zone is None else f"node {view.nid}, {view.zone}"),
+        ]
         state = Text(state_label(view.state))
         if view.blind:
             state.append(" · BLIND SPOT", style="bold red")
         flags = view.flags.describe()
         if flags != "none":
             state.append("  " + "|".join(f"PG_{name}" for name in flags.split("|")), style="dim")
-        grid.add_row("state", state)
+        rows.append(("state", state))
         if view.order is not None:
             head = view.head_pfn if view.head_pfn is not None else view.pfn
             mt = f" · {view.migratetype.label}" if view.migratetype is not None else ""
-            grid.add_row("block", f"order {view.order} ({size(1 << (view.order + PAGE_SHIFT))})"
-                                  f" at {head:#x}{mt}")
+            rows.append(("block", f"order {view.order} ({size(1 << (view.order + PAGE_SHIFT))})"
+                                  f" at {head:#x}{mt}"))
         if view.owner:
-            grid.add_row("owner", f"{view.owner} [{category(view.owner).letter}]")
+            rows.append(("owner", f"{view.owner} [{category(view.owner).letter}]"))
         where = _WHERE.get(view.metadata_in or "", "")
-        grid.add_row("kmsan", Text.assemble((frame.strategy, "bold"), f" · {where}" if where else ""))
+        rows.append(("kmsan", Text.assemble((frame.strategy, "bold"),
+                                            f" · {where}" if where else "")))
         if view.kmsan_shadow is not None:
-            grid.add_row("shadow", Text.from_markup(
-                f"{view.kmsan_shadow:#x} [@click=follow('shadow')]\\[s][/]"))
+            rows.append(("shadow", Text.from_markup(
+                f"{view.kmsan_shadow:#x} [@click=follow('shadow')]\\[s][/]")))
         if view.kmsan_origin is not None:
-            grid.add_row("origin", Text.from_markup(
-                f"{view.kmsan_origin:#x} [@click=follow('origin')]\\[o][/]"))
+            rows.append(("origin", Text.from_markup(
+                f"{view.kmsan_origin:#x} [@click=follow('origin')]\\[o][/]")))
         if view.shadow_vaddr is not None:
-            grid.add_row("vaddr", f"S {view.shadow_vaddr:#x}")
-            grid.add_row("", f"O {view.origin_vaddr:#x}")
+            rows.append(("vaddr", f"S {view.shadow_vaddr:#x}"))
+            rows.append(("", f"O {view.origin_vaddr:#x}"))
         if view.meta_for is not None:
             role = "shadow" if view.state is PageState.SHADOW else "origin"
-            grid.add_row("of", Text.from_markup(
-                f"{role} of data {view.meta_for:#x} [@click=follow('data')]\\[d][/]"))
+            rows.append(("of", Text.from_markup(
+                f"{role} of data {view.meta_for:#x} [@click=follow('data')]\\[d][/]")))
         elif view.state is PageState.HELD_BACK:
-            grid.add_row("of", "nothing yet: held back for a data block")
+            rows.append(("of", "nothing yet: held back for a data block"))
         elif (view.kmsan_shadow is None and not view.blind
               and view.state is not PageState.HOLE):
-            grid.add_row("", Text("no metadata for this page", style="dim"))
-        return grid
+            rows.append(("", Text("no metadata for this page", style="dim")))
+        out = Text()
+        room = max(8, width - LABEL_WIDTH)
+        for label, value in rows:
+            text = value if isinstance(value, Text) else Text(value)
+            for i, line in enumerate(text.wrap(console, room, overflow="fold")):
+                if out:
+                    out.append("\n")
+                out.append(f"{label if i == 0 else '':<{LABEL_WIDTH}}", style="bold")
+                out.append_text(line)
+        return out
