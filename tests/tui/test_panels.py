@@ -144,3 +144,15 @@ async def test_the_kernel_log_shows_the_dmesg_lines_of_each_step() -> None:
         assert shown and all(text in lines for text in shown)
         assert f"── {sim.steps[1]} ──" in lines
         assert explorer(app).query_one(TabbedContent).active == "log"
+
+
+async def test_free_lists_say_there_are_no_zones_until_free_area_init() -> None:
+    app = make_app("tiny-64m")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        grid = explorer(app).query_one(FreeAreaGrid)
+        assert "No zones yet: free_area_init() builds them" in text_of(grid)
+        explorer(app).run_to(explorer(app).frame.sim.steps.index("mem_init"))
+        await settle(pilot)
+        shown = text_of(grid)
+        assert "No zones yet" not in shown and "DMA" in shown and "Movable" in shown

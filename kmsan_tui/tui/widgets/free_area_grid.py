@@ -7,6 +7,7 @@ cached per row and redrawn only when its numbers or the cursor change.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -86,8 +87,9 @@ class FreeAreaGrid(ScrollView, can_focus=True):
     rows: reactive[tuple[GridRow, ...]] = reactive((), repaint=False)
     """The lines to show, top to bottom."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, empty_text: str = "") -> None:
         super().__init__(id=id)
+        self.empty_text = empty_text  # shown while there are no rows
         self.cursor_row = 0
         self.cursor_col = 0  # an order
         self._widths: list[int] = [3] * NR_PAGE_ORDERS
@@ -109,7 +111,12 @@ class FreeAreaGrid(ScrollView, can_focus=True):
         self.cursor_row = min(self.cursor_row, max(0, len(rows) - 1))
         size = Size(LABEL_WIDTH + sum(self._widths), len(rows) + 1)
         if size != self.virtual_size or widths_before != self._widths or len(old) != len(rows):
-            self.virtual_size = size
+            if size != self.virtual_size:
+                # Not through the reactive, which lays out the whole screen: the grid's
+                # own size does not depend on its rows (its scrollbars follow; one
+                # appearing asks for the layout itself).
+                self.set_reactive(ScrollView.virtual_size, size)
+                self._scroll_update(size)
             self.refresh()
             return
         # Same columns: redraw only the rows whose numbers changed.
@@ -185,6 +192,11 @@ class FreeAreaGrid(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        if not self.rows:
+            lines = textwrap.wrap(self.empty_text, max(8, width - 2))
+            text = f" {lines[y]}" if y < len(lines) else ""
+            return Strip([Segment(text, self.rich_style + Style(dim=True))]
+                         ).adjust_cell_length(width, self.rich_style)
         scroll_x = int(self.scroll_offset.x)
         if y == 0:
             strip = self._header()

@@ -70,9 +70,6 @@ class FreeLists(Vertical):
         #procfs { display: none; height: 1fr; overflow: auto; }
         &.-procfs #procfs { display: block; }
         &.-procfs #free-body { display: none; }
-        #no-zones { display: none; color: $text-muted; padding: 0 1; }
-        &.-empty #no-zones { display: block; }
-        &.-empty #free-body { display: none; }
     }
     """
 
@@ -84,17 +81,18 @@ class FreeLists(Vertical):
         self._expanded: tuple[int, int, int] | None = None  # zone index, type index, order
 
     def compose(self) -> ComposeResult:
-        yield Static("No zones yet: free_area_init() builds them, memblock_free_all() "
-                     "fills their free lists.", id="no-zones")
         with Horizontal(id="free-body"):
-            yield FreeAreaGrid(id="free-grid")
+            # Before free_area_init() the grid says so itself: showing another widget
+            # instead would cost a layout of the whole screen when the zones appear.
+            yield FreeAreaGrid(id="free-grid", empty_text=(
+                "No zones yet: free_area_init() builds them, memblock_free_all() fills "
+                "their free lists."))
             yield OptionList(id="blocks")
         yield Static(id="procfs")
 
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None or not self.is_mounted:
             return
-        self.set_class(not frame.free, "-empty")
         self.query_one(FreeAreaGrid).rows = grid_rows(frame)
         self._update_procfs(frame)
         if self._expanded is not None:
