@@ -920,6 +920,8 @@ class Memblock:
         if self.bottom_up:
             # __memblock_find_range_bottom_up()
             for this_start, this_end, _ in self._free_iter(nid, iflags, False, lo, hi):
+                if this_end - this_start < size:
+                    continue  # clamping only shrinks it: it cannot fit either
                 this_start = _clamp(this_start, start, end)
                 this_end = _clamp(this_end, start, end)
                 cand = _round_up(this_start, align)
@@ -928,6 +930,8 @@ class Memblock:
             return 0
         # __memblock_find_range_top_down()
         for this_start, this_end, _ in self._free_iter(nid, iflags, True, lo, hi):
+            if this_end - this_start < size:
+                continue  # clamping only shrinks it: the checks below would fail too
             this_start = _clamp(this_start, start, end)
             this_end = _clamp(this_end, start, end)
             if this_end < size:
