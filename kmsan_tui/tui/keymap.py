@@ -62,6 +62,11 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("F", "tab('chart')", "Fragmentation chart", show=False, id="tab_chart"),
     Binding("K", "tab('log')", "Kernel log", show=False, id="tab_log"),
     Binding("f12", "screenshot", "Screenshot", show=False, id="screenshot"),
+    Binding("T", "tutorial", "Tutorial", show=False, id="tutorial"),
+    Binding("full_stop", "tutorial_move(1)", "Next lesson", key_display=".",
+            id="tutorial_next"),
+    Binding("comma", "tutorial_move(-1)", "Previous lesson", key_display=",",
+            id="tutorial_prev"),
 ]
 
 # The app's bindings (active on every screen).

@@ -41,6 +41,7 @@ from kmsan_tui.tui.screens.command_screen import CommandScreen
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
 from kmsan_tui.tui.screens.workload import WorkloadScreen
+from kmsan_tui.tui.tutorial import TutorialState
 from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
 from kmsan_tui.tui.widgets.frag_chart import FragChart
 from kmsan_tui.tui.widgets.free_lists import FreeLists
@@ -52,6 +53,7 @@ from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
 from kmsan_tui.tui.widgets.page_inspector import PageInspector
 from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
 from kmsan_tui.tui.widgets.status_bar import StatusBar
+from kmsan_tui.tui.widgets.tutorial_panel import TutorialPanel
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
 
@@ -78,6 +80,7 @@ class ExplorerScreen(CommandScreen):
         super().__init__(runner)
         self.flash_changes = flash_changes
         self._trail: list[int] = []  # pfns to go back to after following pointers
+        self._done: set[str] = set()  # what the user did, for the tutorial's goals
         self._speed = 2.0
         self._autoplay_timer: Timer | None = None
         frame = self.frame
@@ -91,33 +94,36 @@ class ExplorerScreen(CommandScreen):
         return min(0x1000, frame.index.span - 1)  # 16 MiB: the start of ZONE_DMA32
 
     def compose(self) -> ComposeResult:
+        frame = ExplorerScreen.frame
         yield StatusBar(id="status-bar").data_bind(
-            ExplorerScreen.frame, ExplorerScreen.progress, activity=ExplorerScreen.activity)
-        with Horizontal(id="top"):
-            yield BootTimeline(id="timeline").data_bind(ExplorerScreen.frame)
-            with Vertical(id="map-panel"):
-                memory_map = MemoryMap(id="map").data_bind(
-                    ExplorerScreen.frame, ExplorerScreen.cursor, ExplorerScreen.zoom,
-                    ExplorerScreen.palette, ExplorerScreen.reference)
-                memory_map.animate_changes = self.flash_changes
-                yield memory_map
-                yield MapLegend(id="legend").data_bind(ExplorerScreen.frame,
-                                                       ExplorerScreen.palette)
-        with Horizontal(id="bottom"):
-            yield PageInspector(id="inspector").data_bind(ExplorerScreen.frame,
-                                                          ExplorerScreen.cursor)
-            with TabbedContent(id="tabs"):
-                with TabPane("Free lists", id="free-lists"):
-                    yield FreeLists(id="free-lists-panel").data_bind(ExplorerScreen.frame)
-                # The hidden panels mount after the first frame is on screen (Lazy).
-                with TabPane("Shadow regions", id="regions"):
-                    yield Lazy(ShadowRegions(id="regions-panel").data_bind(ExplorerScreen.frame))
-                with TabPane("Metrics", id="metrics"):
-                    yield Lazy(MetricsPanel(id="metrics-panel").data_bind(ExplorerScreen.frame))
-                with TabPane("Fragmentation", id="chart"):
-                    yield Lazy(FragChart(id="chart-panel").data_bind(ExplorerScreen.frame))
-                with TabPane("Kernel log", id="log"):
-                    yield Lazy(KernelLog(id="log-panel").data_bind(ExplorerScreen.frame))
+            frame, ExplorerScreen.progress, activity=ExplorerScreen.activity)
+        with Horizontal(id="body"):
+            with Vertical(id="main"):
+                with Horizontal(id="top"):
+                    yield BootTimeline(id="timeline").data_bind(frame)
+                    with Vertical(id="map-panel"):
+                        memory_map = MemoryMap(id="map").data_bind(
+                            frame, ExplorerScreen.cursor, ExplorerScreen.zoom,
+                            ExplorerScreen.palette, ExplorerScreen.reference)
+                        memory_map.animate_changes = self.flash_changes
+                        yield memory_map
+                        yield MapLegend(id="legend").data_bind(frame, ExplorerScreen.palette)
+                with Horizontal(id="bottom"):
+                    yield PageInspector(id="inspector").data_bind(frame, ExplorerScreen.cursor)
+                    with TabbedContent(id="tabs"):
+                        with TabPane("Free lists", id="free-lists"):
+                            yield FreeLists(id="free-lists-panel").data_bind(frame)
+                        # The hidden panels mount after the first frame is drawn (Lazy).
+                        with TabPane("Shadow regions", id="regions"):
+                            yield Lazy(ShadowRegions(id="regions-panel").data_bind(frame))
+                        with TabPane("Metrics", id="metrics"):
+                            yield Lazy(MetricsPanel(id="metrics-panel").data_bind(frame))
+                        with TabPane("Fragmentation", id="chart"):
+                            yield Lazy(FragChart(id="chart-panel").data_bind(frame))
+                        with TabPane("Kernel log", id="log"):
+                            yield Lazy(KernelLog(id="log-panel").data_bind(frame))
+            # The guided tutorial, beside everything else when open (T).
+            yield TutorialPanel(id="tutorial")
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -130,6 +136,7 @@ class ExplorerScreen(CommandScreen):
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None:
             return
+        self._update_tutorial()
         self.reference = frame.before.index if frame.before is not None else None
         span = frame.index.span
         if self.cursor >= span:
@@ -316,6 +323,7 @@ class ExplorerScreen(CommandScreen):
         from kmsan_tui.tui.screens.compare import CompareScreen
 
         if self.frame is not None:
+            self._did("compare")
             self.app.push_screen(CompareScreen(self.runner.session, self.frame, self.cursor,
                                                self.palette))
 
@@ -366,6 +374,7 @@ class ExplorerScreen(CommandScreen):
             self.notify(f"pfn {self.cursor:#x}: {what}", timeout=2.5)
             return
         self.go_to_pfn(target, remember=True)
+        self._did("follow")
 
     def action_goto(self) -> None:
         self.app.push_screen(
@@ -406,6 +415,45 @@ class ExplorerScreen(CommandScreen):
             if widget.focusable:
                 widget.focus()
                 break
+
+    # ------------------------------------------------------------------ tutorial
+
+    def action_tutorial(self) -> None:
+        """Open or close the guided tutorial."""
+        self.toggle_class("-tutorial")
+        self._update_tutorial()
+        self.refresh_bindings()
+
+    def action_tutorial_move(self, delta: int) -> None:
+        self.query_one(TutorialPanel).move(delta)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "tutorial_move":
+            return self.has_class("-tutorial")  # "." and "," are free otherwise
+        return True
+
+    def watch_cursor(self) -> None:
+        self._update_tutorial()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self) -> None:
+        self._update_tutorial()
+
+    def _did(self, what: str) -> None:
+        self._done.add(what)
+        self._update_tutorial()
+
+    def _update_tutorial(self) -> None:
+        """Tell an open tutorial what the explorer shows now (nothing when closed)."""
+        if not self.has_class("-tutorial") or self.frame is None or not self.is_mounted:
+            return
+        frame = self.frame
+        view = frame.sim.page(self.cursor)
+        self.query_one(TutorialPanel).show(TutorialState(
+            steps=tuple(frame.sim.steps), step_index=frame.step_index,
+            strategy=frame.strategy, sanitizer=frame.sim.config.sanitizer,
+            page_state=view.state, page_owner=view.owner,
+            tab=self.query_one(TabbedContent).active, done=frozenset(self._done)))
 
     def set_palette(self, palette: str) -> None:
         self.palette = palette
