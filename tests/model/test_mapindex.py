@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from kmsan_tui.model import load_layout
 from kmsan_tui.model import mapindex as mc
+from kmsan_tui.model.mapdiff import layer_changes
 from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF
 from kmsan_tui.model.owners import category
@@ -136,7 +137,7 @@ def test_layer_changes_are_the_entries_one_side_lacks(
         return set(zip(*(c.tolist() for c in layer), strict=True))
     a, b = layer(xs), layer(ys)
     found = set()
-    for starts, ends in mc._layer_changes(a, b, walks):
+    for starts, ends in layer_changes(a, b, walks):
         found |= set(zip(starts.tolist(), ends.tolist(), strict=True))
     assert found == {(s, e) for s, e, _v in rows(a) ^ rows(b)}
 
