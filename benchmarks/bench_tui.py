@@ -52,9 +52,10 @@ def pct(values: list[float], p: float) -> float:
     return ordered[k]
 
 
-async def run(layout: str, size: tuple[int, int], n: int, start_step: str) -> None:
+async def run(layout: str, size: tuple[int, int], n: int, start_step: str,
+              strategy: str = "eager") -> None:
     t0 = time.perf_counter()
-    runner = Runner(Session(load_layout(layout), "eager", 0))
+    runner = Runner(Session(load_layout(layout), strategy, 0))
     app = KmsanApp(runner, flash_changes=False)
     results: dict[str, Samples] = {}
     async with app.run_test(size=size) as pilot:
@@ -141,7 +142,7 @@ async def run(layout: str, size: tuple[int, int], n: int, start_step: str) -> No
             name = screen.frame.step_name
             await measure("boot: every step back", "u", True)
             slowest.append((results["boot: every step back"].total[-1], f"u {name}"))
-    print(f"layout {layout}, terminal {size[0]}x{size[1]}, from step {start_step}, "
+    print(f"layout {layout}, {strategy}, terminal {size[0]}x{size[1]}, from step {start_step}, "
           f"{n} rounds; then the whole boot forward and back")
     print(f"first frame: {first_frame * 1000:.0f} ms after constructing the app, until "
           "every widget settled")
@@ -216,6 +217,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=30, help="rounds of measurements")
     parser.add_argument("--from-step", default="mem_init", help="where the rounds start")
     parser.add_argument("--launches", type=int, default=5, help="fresh processes timed")
+    parser.add_argument("--strategy", default="eager", choices=("eager", "lazy", "fixed"))
     args = parser.parse_args()
     cols, _, rows = args.size.partition("x")
     size = (int(cols), int(rows))
@@ -224,7 +226,7 @@ def main() -> None:
         print(f"launch to first frame ({args.launches} fresh processes): "
               f"median {statistics.median(ms):.0f} ms, worst {ms[-1]:.0f} ms "
               f"({', '.join(f'{t:.0f}' for t in ms)})")
-    asyncio.run(run(args.layout, size, args.n, args.from_step))
+    asyncio.run(run(args.layout, size, args.n, args.from_step, args.strategy))
 
 
 if __name__ == "__main__":
