@@ -96,11 +96,12 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         "Lazy: metadata later",
-        "What if the blocks were not held back at boot? The [b]lazy[/] strategy frees "
-        "everything and allocates metadata when pages are first used. More memory is "
-        "free at first, but metadata must then be found for every allocation: it "
-        "fragments the free lists, and pages allocated before it is ready are blind "
-        "spots ([b]![/]).",
+        "What if nothing were held back at boot? The [b]lazy[/] strategy (tried on "
+        "LKML in 2023 and dropped) frees every block, and each alloc_pages() of order k "
+        "then takes two more order-k blocks for shadow and origin. More memory is free "
+        "at first, but pages handed out before it starts must be back-filled, and when "
+        "fragmentation leaves no block of the order the data page gets no metadata: a "
+        "blind spot ([b]![/]).",
         "Switch to lazy ([b]2[/]) after mem_init, and watch the free lists' deltas.",
         lambda s: s.strategy == "lazy" and s.ran("mem_init"),
     ),
