@@ -76,11 +76,12 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(
         "The hand-over: two blocks of three held back",
-        "memblock_free_all() gives the free memory to the buddy allocator. Under KMSAN "
-        "(eager, as upstream) kmsan_memblock_free_pages() holds back two of every three "
-        "order-10 blocks and makes them the shadow and origin of the third: the "
-        "[b]S O 9[/] pattern. Only a third of RAM reaches the free lists "
-        "([b]f[/]: Free lists).",
+        "memblock_free_all() gives the free memory to the buddy allocator in naturally "
+        "aligned chunks, most of order 10. Under KMSAN (eager, as upstream) "
+        "kmsan_memblock_free_pages() holds back two of every three chunks of each order "
+        "as the shadow and origin of the third (mm/kmsan/init.c): the [b]S O A[/] "
+        "pattern, where [b]A[/] is a free order-10 block. Only a third of RAM reaches "
+        "the free lists ([b]f[/]: Free lists).",
         "Under eager ([b]1[/]), run to memblock_free_all and open the free lists ([b]f[/]).",
         lambda s: _kmsan(s) and s.strategy == "eager" and s.ran("memblock_free_all")
         and s.tab == "free-lists",
