@@ -50,7 +50,7 @@ class Changes:
         return i > 0 and int(self._reach[i - 1]) > start
 
 
-def _strictly_increasing(values: np.ndarray) -> bool:
+def strictly_increasing(values: np.ndarray) -> bool:
     return len(values) < 2 or bool((values[1:] > values[:-1]).all())
 
 
@@ -59,7 +59,7 @@ def _missing(a: Layer, b: Layer) -> tuple[np.ndarray, np.ndarray]:
     starts, ends = a[0], a[1]
     if len(b[0]) == 0 or len(starts) == 0:
         return starts, ends
-    if not (_strictly_increasing(starts) and _strictly_increasing(b[0])):
+    if not (strictly_increasing(starts) and strictly_increasing(b[0])):
         # Page-rounded memblock regions can share a first page: compare as sets.
         theirs = set(zip(*(col.tolist() for col in b), strict=True))
         keep = np.array([row not in theirs
@@ -97,7 +97,7 @@ def layer_changes(a: Layer, b: Layer, walks: int = 64) -> list[tuple[np.ndarray,
     comparison, and only falls back to a search of every entry after ``walks``
     differences."""
     na, nb = len(a[0]), len(b[0])
-    if not (_strictly_increasing(a[0]) and _strictly_increasing(b[0])):
+    if not (strictly_increasing(a[0]) and strictly_increasing(b[0])):
         return [_missing(a, b), _missing(b, a)]
     only_a: list[int] = []
     only_b: list[int] = []

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from kmsan_tui.model.constants import PAGE_SHIFT
-from kmsan_tui.model.mapdiff import Changes, Layer, layer_changes
+from kmsan_tui.model.mapdiff import Changes, Layer, layer_changes, strictly_increasing
 from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF, NCODES, STATE_CODES
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
 from kmsan_tui.model.owners import ALL_CATEGORIES, category_id
@@ -46,6 +46,7 @@ _K_NONE, _K_HELD, _K_SHADOW, _K_ORIGIN, _K_PATTERN, _K_BLIND = range(6)
 _KIND_CODE = np.array([-1, HELD_BACK, SHADOW, ORIGIN, -1, -1], dtype=np.int8)
 
 _I64 = np.int64
+_FREE = 5  # the free blocks' place in MapIndex._layers()
 _C = {code: np.int8(code) for code in range(-1, NCODES)}  # codes as int8 scalars: np.where
 # keeps int8 arrays instead of widening to int64
 
@@ -98,7 +99,7 @@ class MapIndex:
         self.res_ends = _arr([-(-(r.base + r.size) // page) for r in res])
         self.has_memory = bool(mem) or self.has_zones
         self._owners(sim)
-        self._buddy(zones)
+        self._buddy(zones, base)
         self._kmsan(sim)
         self.span = self._span(sim)
         self.changes = self._changes_from(base) if base is not None else None
@@ -130,36 +131,60 @@ class MapIndex:
         self._present.add(cid)
         return cid
 
-    def _buddy(self, zones: list) -> None:  # type: ignore[type-arg]
+    def _buddy(self, zones: list, base: MapIndex | None) -> None:  # type: ignore[type-arg]
         a_starts: list[int] = []
         a_ends: list[int] = []
-        f_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        # Each zone's free blocks, keyed by the runs they come from: a zone whose runs
+        # are those of the base state takes its arrays as they are (a step changes the
+        # free lists of one zone or a few), and the change search skips it.
+        reuse = {entry[0]: entry for entry in base._zone_free} if base is not None else {}
+        self._zone_free: list[tuple[tuple[object, ...], np.ndarray, np.ndarray, np.ndarray]] = []
         for zone in zones:
             for head, order, _mt in zone.allocated_blocks():
                 a_starts.append(head)
                 a_ends.append(head + (1 << order))
-            for run in zone.free_runs_between(zone.start_pfn, zone.end_pfn):
-                size = 1 << run.order
-                if run.stride == size or run.count == 1:
-                    # Contiguous blocks of one order: one interval.
-                    s = np.array([run.start_pfn], dtype=_I64)
-                    e = np.array([run.start_pfn + run.count * size], dtype=_I64)
-                else:
-                    s = run.start_pfn + np.arange(run.count, dtype=_I64) * run.stride
-                    e = s + size
-                f_parts.append((s, e, np.full(len(s), run.order, dtype=np.int16)))
+            key = (zone.start_pfn, zone.end_pfn, tuple(
+                (run.start_pfn, run.count, run.stride, run.order)
+                for run in zone.free_runs_between(zone.start_pfn, zone.end_pfn)))
+            self._zone_free.append(reuse.get(key) or (key, *self._expand(key[2])))
         order = np.argsort(np.array(a_starts, dtype=_I64), kind="stable")
         self.alloc_starts = _arr(a_starts)[order]
         self.alloc_ends = _arr(a_ends)[order]
-        if f_parts:
-            s = np.concatenate([p[0] for p in f_parts])
-            e = np.concatenate([p[1] for p in f_parts])
-            o = np.concatenate([p[2] for p in f_parts])
-            idx = np.argsort(s, kind="stable")
-            self.free_starts, self.free_ends, self.free_orders = s[idx], e[idx], o[idx]
+        if self._zone_free:
+            s = np.concatenate([z[1] for z in self._zone_free])
+            e = np.concatenate([z[2] for z in self._zone_free])
+            o = np.concatenate([z[3] for z in self._zone_free])
+            if not strictly_increasing(s):  # zones that overlap: sort them together
+                idx = np.argsort(s, kind="stable")
+                s, e, o = s[idx], e[idx], o[idx]
+            self.free_starts, self.free_ends, self.free_orders = s, e, o
         else:
             self.free_starts = self.free_ends = _arr([])
             self.free_orders = np.array([], dtype=np.int16)
+
+    @staticmethod
+    def _expand(runs: tuple[tuple[int, int, int, int], ...]
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(starts, ends, orders) of a zone's free blocks, sorted, from its runs of
+        (first pfn, count, stride, order)."""
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for start, count, stride, order in runs:
+            size = 1 << order
+            if stride == size or count == 1:
+                # Contiguous blocks of one order: one interval.
+                s = np.array([start], dtype=_I64)
+                e = np.array([start + count * size], dtype=_I64)
+            else:
+                s = start + np.arange(count, dtype=_I64) * stride
+                e = s + size
+            parts.append((s, e, np.full(len(s), order, dtype=np.int16)))
+        if not parts:
+            return _arr([]), _arr([]), np.array([], dtype=np.int16)
+        s = np.concatenate([p[0] for p in parts])
+        e = np.concatenate([p[1] for p in parts])
+        o = np.concatenate([p[2] for p in parts])
+        idx = np.argsort(s, kind="stable")
+        return s[idx], e[idx], o[idx]
 
     def _kmsan(self, sim: Simulation) -> None:
         starts, ends, kinds, bases, orders, owners = [], [], [], [], [], []
@@ -191,7 +216,7 @@ class MapIndex:
         self.k_bases, self.k_orders = _arr(bases), _arr(orders)
         self.k_owners = np.array(owners, dtype=np.int16)
 
-    def _layers(self) -> tuple[Layer, ...]:
+    def _layers(self) -> tuple[Layer, ...]:  # the free blocks are layer _FREE
         """Every layer classify() reads, as (starts, ends, values...) sorted by start."""
         # memblock.reserved counts only until the handover (classify() ignores it after).
         reserved = self.res_starts, self.res_ends
@@ -213,8 +238,17 @@ class MapIndex:
         if (base.handed_over, base.has_zones, base.has_memory, base.span) != (
                 self.handed_over, self.has_zones, self.has_memory, self.span):
             return None
-        parts = [part for mine, theirs in zip(self._layers(), base._layers(), strict=True)
-                 for part in layer_changes(mine, theirs)]
+        mine, theirs = self._layers(), base._layers()
+        parts = [part for i in range(len(mine)) if i != _FREE
+                 for part in layer_changes(mine[i], theirs[i])]
+        zones, base_zones = self._zone_free, base._zone_free
+        if [z[0][:2] for z in zones] == [z[0][:2] for z in base_zones]:
+            # The same zones: only those whose runs changed are searched.
+            for z, bz in zip(zones, base_zones, strict=True):
+                if z is not bz:
+                    parts += layer_changes(z[1:], bz[1:])
+        else:
+            parts += layer_changes(mine[_FREE], theirs[_FREE])
         starts = [s for s, _e in parts]
         ends = [e for _s, e in parts]
         return Changes(base, np.concatenate(starts), np.concatenate(ends))
