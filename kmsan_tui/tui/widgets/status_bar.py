@@ -3,8 +3,8 @@ on the right, what the explorer is doing (a running command, autoplay, a workloa
 
 from __future__ import annotations
 
-from rich.table import Table
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
@@ -45,13 +45,21 @@ class StatusBar(Horizontal):
     def _draw(self) -> None:
         if self.frame is None or not self.is_mounted:
             return
-        line = Table.grid(expand=True)
-        line.add_column(no_wrap=True, overflow="ellipsis", ratio=1)
-        line.add_column(no_wrap=True, overflow="ellipsis", justify="right")
-        line.add_row(Text(self.frame.status, style="bold"),
-                     Text(self.activity, style="italic"))
-        # One fixed-size line: no layout pass per step.
-        self.query_one("#status", Label).update(line, layout=False)
+        label = self.query_one("#status", Label)
+        width = label.content_size.width or self.size.width
+        # The status on the left, the activity on the right; the status gives way.
+        right = Text(self.activity, style="italic")
+        right.truncate(max(0, width - 12), overflow="ellipsis")
+        left = Text(self.frame.status, style="bold")
+        room = max(0, width - right.cell_len - (1 if right.cell_len else 0))
+        left.truncate(room, overflow="ellipsis", pad=True)
+        line = left + (Text(" ") + right if right.cell_len else Text())
+        # One fixed-size line of plain text (a Rich table here was measured on every
+        # step): no layout pass either.
+        label.update(line, layout=False)
+
+    def on_resize(self, _event: events.Resize) -> None:
+        self._draw()
 
     def on_mount(self) -> None:
         self._draw()
