@@ -55,15 +55,6 @@ def _arr(values: list[int]) -> np.ndarray:
     return np.array(values, dtype=_I64)
 
 
-def _lookup(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Index of the interval containing each point (intervals sorted, disjoint), or -1."""
-    if len(starts) == 0:
-        return np.full(points.shape, -1, dtype=_I64)
-    i = np.searchsorted(starts, points, side="right") - 1
-    safe = np.clip(i, 0, None)
-    return np.where((i >= 0) & (points < ends[safe]), i, -1)
-
-
 @dataclass(frozen=True, slots=True)
 class Cells:
     """One run of cells: the dominant state code of each, and what the glyph needs."""
@@ -121,9 +112,6 @@ class MapIndex:
     def owner_letters(self) -> tuple[str, ...]:
         """The letters of the owner categories present, in category order."""
         return tuple(str(LETTERS[i]) for i in sorted(self._present))
-
-    letter_array = LETTERS
-    """Owner letters by the ``aux`` of a reserved or allocated cell (kept for callers)."""
 
     def owner_id(self, name: str) -> int:
         """The category id of an owner name (for KMSAN metadata owners)."""
@@ -297,15 +285,18 @@ class MapIndex:
         points = np.asarray(points, dtype=_I64)
         t = self._sentinelled()
 
-        def hit(name: str) -> np.ndarray:
-            """Whether each point is in an interval of the layer."""
+        def search(name: str) -> tuple[np.ndarray, np.ndarray]:
+            """Whether each point is in an interval of the layer, and the index of the
+            last interval starting at or before it (0 is the sentinel)."""
             i = np.searchsorted(t[f"{name}_s"], points, side="right") - 1
-            return points < t[f"{name}_e"][i]
+            return points < t[f"{name}_e"][i], i
+
+        def hit(name: str) -> np.ndarray:
+            return search(name)[0]
 
         def find(name: str) -> tuple[np.ndarray, np.ndarray]:
             """``hit()``, and the index of each point's interval (0, the sentinel, if none)."""
-            i = np.searchsorted(t[f"{name}_s"], points, side="right") - 1
-            inside = points < t[f"{name}_e"][i]
+            inside, i = search(name)
             return inside, np.where(inside, i, 0)
 
         in_zone = hit("zone")

@@ -24,7 +24,6 @@ class TutorialState:
     strategy: str
     sanitizer: str
     page_state: PageState  # the state of the page under the cursor
-    page_owner: str | None
     tab: str  # the id of the bottom panel shown
     done: frozenset[str]  # what the user has done: "follow", "compare", ...
 

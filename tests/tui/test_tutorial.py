@@ -21,7 +21,7 @@ def shown(panel: TutorialPanel) -> str:
 def state(**changes: object) -> TutorialState:
     base: dict[str, object] = dict(
         steps=STEPS, step_index=0, strategy="eager", sanitizer="kmsan",
-        page_state=PageState.HOLE, page_owner=None, tab="free-lists", done=frozenset())
+        page_state=PageState.HOLE, tab="free-lists", done=frozenset())
     base.update(changes)
     return TutorialState(**base)  # type: ignore[arg-type]
 

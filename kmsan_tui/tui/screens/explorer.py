@@ -136,11 +136,11 @@ class ExplorerScreen(CommandScreen):
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None:
             return
-        self._update_tutorial()
         self.reference = frame.before.index if frame.before is not None else None
         span = frame.index.span
         if self.cursor >= span:
             self.cursor = span - 1
+        self._update_tutorial()
 
     activity: reactive[str] = reactive("", repaint=False)
     """The status line's right side: the running command, or autoplay."""
@@ -452,7 +452,7 @@ class ExplorerScreen(CommandScreen):
         self.query_one(TutorialPanel).show(TutorialState(
             steps=tuple(frame.sim.steps), step_index=frame.step_index,
             strategy=frame.strategy, sanitizer=frame.sim.config.sanitizer,
-            page_state=view.state, page_owner=view.owner,
+            page_state=view.state,
             tab=self.query_one(TabbedContent).active, done=frozenset(self._done)))
 
     def set_palette(self, palette: str) -> None:

@@ -23,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS
+from kmsan_tui.tui.widgets.scrolling import set_virtual_size
 
 LABEL_WIDTH = 16
 
@@ -111,12 +112,7 @@ class FreeAreaGrid(ScrollView, can_focus=True):
         self.cursor_row = min(self.cursor_row, max(0, len(rows) - 1))
         size = Size(LABEL_WIDTH + sum(self._widths), len(rows) + 1)
         if size != self.virtual_size or widths_before != self._widths or len(old) != len(rows):
-            if size != self.virtual_size:
-                # Not through the reactive, which lays out the whole screen: the grid's
-                # own size does not depend on its rows (its scrollbars follow; one
-                # appearing asks for the layout itself).
-                self.set_reactive(ScrollView.virtual_size, size)
-                self._scroll_update(size)
+            set_virtual_size(self, size)  # rows appearing must not lay out the screen
             self.refresh()
             return
         # Same columns: redraw only the rows whose numbers changed.

@@ -30,6 +30,7 @@ from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import short_addr, size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
+from kmsan_tui.tui.widgets.scrolling import set_virtual_size
 
 GUTTER = 8  # "  3.25G" and a separator
 REUSE_DEPTH = 4  # earlier states whose cells a row may reuse
@@ -169,13 +170,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
 
     def _update_geometry(self) -> None:
         virtual = Size(self.scrollable_content_region.width, self.nrows)
-        if virtual != self.virtual_size:
-            # Not through the reactive: it asks for a layout of the whole screen, and
-            # the map's own size never depends on its rows (a zoom would cost a reflow
-            # and a repaint of every panel). The scrollbars follow; one that appears
-            # or goes away asks for the layout itself.
-            self.set_reactive(ScrollView.virtual_size, virtual)
-            self._scroll_update(virtual)
+        if set_virtual_size(self, virtual):  # a zoom must not lay out the whole screen
             self.refresh()
         ppc = self.pages_per_cell
         subtitle = (f"1 cell = {ppc:,} page{'s' if ppc > 1 else ''} "
