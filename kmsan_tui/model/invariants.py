@@ -1,4 +1,4 @@
-"""sim.check(): the invariants that must hold after every command.
+"""Simulation.check(): the invariants that must hold after every command.
 
 - every page is in exactly one state: buddy blocks never overlap, metadata pages are
   never on a free list and never handed out as data;
@@ -9,27 +9,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import FixedBacking, MetaBacking, MetaPattern
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.strategies.base import MetadataStrategy
 
 
-def check_simulation(sim: Simulation) -> list[str]:
+def check_machine(m: Machine, kmsan: MetadataStrategy) -> list[str]:
+    """Every invariant machine ``m`` under strategy ``kmsan`` violates ([] when consistent)."""
     problems: list[str] = []
-    for zone in sim.zones:
+    for zone in m.zones:
         problems += [f"zone {zone.nid}/{zone.name}: {p}" for p in zone.check()]
         allocated = sum(1 << o for _p, o, _m in zone.allocated_blocks())
         if zone.nr_free_pages + allocated != zone.managed_pages:
             problems.append(f"zone {zone.nid}/{zone.name}: free {zone.nr_free_pages} + allocated "
                             f"{allocated} != managed {zone.managed_pages}")
     # Metadata pages are never free and never data.
-    for start, end, value in sim.kmsan:
+    for start, end, value in m.kmsan:
         if not isinstance(value, MetaBacking | FixedBacking | MetaPattern):
             continue
-        owner_zone = sim.zone_of(start)
+        owner_zone = m.zone_of(start)
         if owner_zone is None:
             continue
         for run in owner_zone.free_runs_between(start, end):
@@ -48,15 +46,15 @@ def check_simulation(sim: Simulation) -> list[str]:
         if isinstance(value, MetaBacking | FixedBacking) and getattr(value, "data_delta", None) \
                 is not None:
             data = start + value.data_delta  # type: ignore[operator]
-            back = sim.kmsan.get(data)
+            back = m.kmsan.get(data)
             if back is None:
                 problems.append(f"metadata page {start:#x} backs pfn {data:#x}, which has no link")
     # Totals: every present page is managed by the buddy allocator or PG_reserved, and a
     # zone never manages more than it has.
-    managed = sum(z.managed_pages for z in sim.zones)
-    present = sim.present_pages
+    managed = sum(z.managed_pages for z in m.zones)
+    present = m.present_pages
     if managed > present:
         problems.append(f"managed pages {managed} exceed present pages {present}")
-    if sim.handed_over and sim.kmsan_active:
-        problems += sim.strategy.check(sim)
+    if m.handed_over and m.kmsan_active:
+        problems += kmsan.check(m)
     return problems

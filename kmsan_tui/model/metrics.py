@@ -7,15 +7,13 @@ line (mm/mm_init.c), fill_contig_page_info() and the extfrag indices (mm/vmstat.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from kmsan_tui.model.boot.setup_arch import present_sections
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGES_PER_SECTION
+from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern
+from kmsan_tui.model.strategies.base import MetadataStrategy
 from kmsan_tui.model.vmstat import fragmentation_index, unusable_free_index
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +56,10 @@ class Metrics:
         return asdict(self)
 
 
-def _metadata_pages(sim: Simulation) -> tuple[int, int, int]:
+def _metadata_pages(m: Machine) -> tuple[int, int, int]:
     """(metadata pages in use, held-back pages not yet paired, blind-spot pages)."""
     meta = held = blind = 0
-    for start, end, value in sim.kmsan:
+    for start, end, value in m.kmsan:
         n = end - start
         if isinstance(value, MetaPattern):
             meta += _pattern_meta(value, start, end)
@@ -86,12 +84,12 @@ def _pattern_meta(value: MetaPattern, start: int, end: int) -> int:
     return (last - first - data_blocks) * size
 
 
-def memory_line(sim: Simulation) -> str:
+def memory_line(m: Machine) -> str:
     """mm/mm_init.c: mem_init_print_info()."""
-    image = sim.image
-    physpages = sim.present_pages
-    free = sum(z.nr_free_pages for z in sim.zones)
-    reserved = physpages - sim.counters.totalram_pages
+    image = m.image
+    physpages = m.present_pages
+    free = sum(z.nr_free_pages for z in m.zones)
+    reserved = physpages - m.counters.totalram_pages
 
     def k(pages: int) -> int:
         return pages << 2
@@ -101,34 +99,31 @@ def memory_line(sim: Simulation) -> str:
             f"{image.bss >> 10}K bss, {k(reserved)}K reserved, 0K cma-reserved)")
 
 
-def compute_metrics(sim: Simulation) -> Metrics:
-    free = sum(z.nr_free_pages for z in sim.zones)
-    managed = sum(z.managed_pages for z in sim.zones)
-    allocated = sum(1 << order for z in sim.zones for _p, order, _m in z.allocated_blocks())
-    meta, held, blind = _metadata_pages(sim)
-    lazy_meta = 0
-    meta_blocks = getattr(sim.strategy, "meta_blocks", None)
-    if meta_blocks:
-        lazy_meta = sum(2 << order for _s, _o, order in meta_blocks.values())
-    present = sim.present_pages
+def compute_metrics(m: Machine, kmsan: MetadataStrategy, step: str) -> Metrics:
+    """The metrics of machine ``m`` under strategy ``kmsan`` after init call ``step``."""
+    free = sum(z.nr_free_pages for z in m.zones)
+    managed = sum(z.managed_pages for z in m.zones)
+    # Every managed page is on a free list or in an allocated block (check() says so).
+    allocated = managed - free
+    meta, held, blind = _metadata_pages(m)
+    lazy_meta = kmsan.buddy_metadata_pages() if m.kmsan_active else 0
+    present = m.present_pages
     page_ext = 0
-    if sim.kmsan_active and sim.strategy.page_ext_bytes_per_page(sim):
+    if m.kmsan_active and kmsan.page_ext_bytes_per_page(m):
         # mm/page_ext.c: page_ext_init(): one table per present section.
-        page_ext = (sim.strategy.page_ext_bytes_per_page(sim) * PAGES_PER_SECTION
-                    * present_sections(sim))
-    layout = sim.strategy.virtual_layout(sim) if sim.kmsan_active else None
+        page_ext = kmsan.page_ext_bytes_per_page(m) * PAGES_PER_SECTION * m.present_sections()
+    layout = kmsan.virtual_layout(m) if m.kmsan_active else None
     buddy = [0] * NR_PAGE_ORDERS
-    for zone in sim.zones:
+    for zone in m.zones:
         for order, count in enumerate(zone.buddyinfo()):
             buddy[order] += count
-    step = sim.steps[sim.current - 1] if sim.current else "(before boot)"
     return Metrics(
         step=step,
-        strategy=sim.strategy.name if sim.kmsan_active else "none",
-        sanitizer=sim.config.sanitizer,
-        kernel=sim.config.version,
+        strategy=kmsan.name if m.kmsan_active else "none",
+        sanitizer=m.config.sanitizer,
+        kernel=m.config.version,
         present_pages=present,
-        totalram_pages=sim.counters.totalram_pages,
+        totalram_pages=m.counters.totalram_pages,
         managed_pages=managed,
         free_pages=free,
         allocated_pages=allocated,
@@ -138,22 +133,22 @@ def compute_metrics(sim: Simulation) -> Metrics:
         metadata_pages=meta,
         held_back_pages=held,
         usable_pages=managed - lazy_meta,
-        struct_page_size=sim.struct_page_size,
-        memmap_bytes=present * sim.struct_page_size,
+        struct_page_size=m.struct_page_size,
+        memmap_bytes=present * m.struct_page_size,
         page_ext_bytes=page_ext,
         blind_spot_pages=blind,
-        backfill_walked_pages=sim.counters.backfill_walked,
-        backfill_blocks=sim.counters.backfill_blocks,
-        vmap_repairs=sim.counters.vmap_repaired,
-        failed_metadata_allocs=sim.counters.meta_alloc_failures,
-        no_metadata_allocs=sim.counters.no_metadata_allocs,
+        backfill_walked_pages=m.counters.backfill_walked,
+        backfill_blocks=m.counters.backfill_blocks,
+        vmap_repairs=m.counters.vmap_repaired,
+        failed_metadata_allocs=m.counters.meta_alloc_failures,
+        no_metadata_allocs=m.counters.no_metadata_allocs,
         virtual_reserved_bytes=2 * layout.size_each if layout else 0,
         fits_4level=layout.fits_4level if layout else None,
         fits_5level=layout.fits_5level if layout else None,
-        pagetable_pages=sim.counters.pagetable_pages,
-        bad_pages=sim.counters.bad_pages,
+        pagetable_pages=m.counters.pagetable_pages,
+        bad_pages=m.counters.bad_pages,
         buddyinfo=tuple(buddy),
         unusable_free_index=tuple(unusable_free_index(buddy, o) for o in range(NR_PAGE_ORDERS)),
         fragmentation_index=tuple(fragmentation_index(buddy, o) for o in range(NR_PAGE_ORDERS)),
-        memory_line=memory_line(sim),
+        memory_line=memory_line(m),
     )

@@ -9,17 +9,14 @@ the lazy strategy, watch metadata allocations start to fail as the fragmenter wo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kmsan_tui.model.constants import MigrateType
 from kmsan_tui.model.errors import UserError
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.machine import Machine
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,15 +51,7 @@ WORKLOADS: dict[str, WorkloadSpec] = {
 }
 
 
-def run_workload(sim: Simulation, name: str, ops: int,
-                 progress: Callable[[int], None] | None = None, seed: int | None = None) -> None:
-    """Run ``ops`` operations of workload ``name`` (all at once)."""
-    for done in iter_workload(sim, name, ops, seed=seed):
-        if progress is not None:
-            progress(done)
-
-
-def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000,
+def iter_workload(m: Machine, name: str, ops: int, chunk: int = 1000,
                   seed: int | None = None) -> Iterator[int]:
     """Run a workload in chunks, yielding the number of operations done so far.
 
@@ -74,13 +63,13 @@ def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000,
         raise UserError(f"unknown workload {name!r} (expected {', '.join(WORKLOADS)})")
     if ops < 0:
         raise UserError(f"--ops must not be negative, got {ops}")
-    if not sim.zones:
+    if not m.zones:
         raise UserError("a workload needs the buddy allocator: run the boot past free_area_init")
-    rng = sim.rng if seed is None else np.random.Generator(np.random.PCG64(seed))
-    nids = sorted({z.nid for z in sim.zones})
+    rng = m.rng if seed is None else np.random.Generator(np.random.PCG64(seed))
+    nids = sorted({z.nid for z in m.zones})
     done = 0
     owner = f"workload:{name}"
-    failures_before = sim.counters.workload_failures
+    failures_before = m.counters.workload_failures
     pressure = False
     while done < ops:
         n = min(chunk, ops - done)
@@ -89,22 +78,22 @@ def iter_workload(sim: Simulation, name: str, ops: int, chunk: int = 1000,
         types = rng.choice(len(spec.types), size=n, p=np.array(spec.type_weights))
         nodes = rng.integers(0, len(nids), size=n)
         picks = rng.random(n)
-        managed = sum(z.managed_pages for z in sim.zones)
+        managed = sum(z.managed_pages for z in m.zones)
         for i in range(n):
-            live = sim.live
+            live = m.live
             # Under pressure (below ~2 % free, like the low watermark) kswapd reclaims:
             # the next operations free instead of allocating.
             if i % 64 == 0:
-                pressure = sum(z.nr_free_pages for z in sim.zones) * 50 < managed
+                pressure = sum(z.nr_free_pages for z in m.zones) * 50 < managed
             if (frees[i] or pressure) and len(live):
-                sim.free_pages(live.pfns[int(picks[i] * len(live))], quiet=True)
+                m.free_pages(live.pfns[int(picks[i] * len(live))], quiet=True)
             else:
-                pfn = sim.alloc_pages(int(orders[i]), spec.types[int(types[i])], owner,
-                                      nid=nids[int(nodes[i])], track=True, quiet=True)
+                pfn = m.alloc_pages(int(orders[i]), spec.types[int(types[i])], owner,
+                                    nid=nids[int(nodes[i])], track=True, quiet=True)
                 if pfn is None:
-                    sim.counters.workload_failures += 1
+                    m.counters.workload_failures += 1
         done += n
-        sim.counters.workload_ops += n
+        m.counters.workload_ops += n
         yield done
-    sim.log(f"workload {name}: {ops} operations, {len(sim.live)} allocations live, "
-            f"{sim.counters.workload_failures - failures_before} allocation failures")
+    m.log(f"workload {name}: {ops} operations, {len(m.live)} allocations live, "
+          f"{m.counters.workload_failures - failures_before} allocation failures")

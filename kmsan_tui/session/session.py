@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import STRATEGIES, Layout, load_layout
+from kmsan_tui.model.layout import Layout, load_layout
 from kmsan_tui.model.simulation import Simulation
-from kmsan_tui.model.workloads import WORKLOADS, iter_workload
+from kmsan_tui.model.strategies.registry import STRATEGIES
+from kmsan_tui.model.workloads import WORKLOADS
 
 SAVE_FORMAT = 1
 MAX_CHECKPOINTS = 64
@@ -97,7 +98,7 @@ class Session:
         elif command.kind == "workload":
             if command.workload not in WORKLOADS:
                 raise UserError(f"unknown workload {command.workload!r}")
-            for done in iter_workload(sim, command.workload, command.ops, seed=command.seed):
+            for done in sim.iter_workload(command.workload, command.ops, seed=command.seed):
                 if progress is not None:
                     progress(done)
         else:

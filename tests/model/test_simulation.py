@@ -9,10 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kmsan_tui.model import PageFlags, PageState, Simulation, UserError
-from kmsan_tui.model.boot.setup_arch import present_sections
 from kmsan_tui.model.constants import PAGES_PER_SECTION, MigrateType
 from kmsan_tui.model.mapview import CODE_OF, page_codes
-from kmsan_tui.model.workloads import run_workload
 
 MAINLINE_MM = ["pci_iommu_alloc", "page_ext_init_flatmem", "mem_debugging_and_hardening_init",
                "kfence_alloc_pool", "kmsan_init_shadow", "stack_depot_early_init",
@@ -77,12 +75,12 @@ def test_same_inputs_same_digest_and_events() -> None:
     for _ in range(2):
         sim = Simulation("tiny-64m", "lazy", seed=11)
         sim.run()
-        run_workload(sim, "fragmenter", 2000)
+        sim.run_workload("fragmenter", 2000)
         runs.append((sim.digest(), [e.text for e in sim.events]))
     assert runs[0] == runs[1]
     other = Simulation("tiny-64m", "lazy", seed=12)
     other.run()
-    run_workload(other, "fragmenter", 2000)
+    other.run_workload("fragmenter", 2000)
     assert other.digest() != runs[0][0]
 
 
@@ -171,11 +169,11 @@ def test_present_sections_count_each_touched_section_once(layout: str) -> None:
     for nid in {node.nid for node in sim.layout.nodes}:
         mine = set()
         for r in sim.memblock.memory.regions:
-            if sim._region_nid(r.base, r.nid) == nid:
+            if sim.machine.region_nid(r.base, r.nid) == nid:
                 first, last = -(-r.base // 4096), r.end // 4096
                 if last > first:
                     mine.update(range(first // PAGES_PER_SECTION,
                                       (last - 1) // PAGES_PER_SECTION + 1))
-        assert present_sections(sim, nid) == len(mine)
+        assert sim.machine.present_sections(nid) == len(mine)
         every |= mine
-    assert present_sections(sim) == len(every)
+    assert sim.machine.present_sections() == len(every)

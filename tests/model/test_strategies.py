@@ -6,7 +6,6 @@ import pytest
 
 from kmsan_tui.model import PageState, Simulation
 from kmsan_tui.model.constants import MigrateType
-from kmsan_tui.model.workloads import run_workload
 
 
 def test_lazy_back_fills_what_was_allocated_before_mem_init() -> None:
@@ -60,7 +59,7 @@ def test_lazy_fragmentation_leaves_blind_spots_that_eager_does_not() -> None:
     for strategy in ("lazy", "eager"):
         sim = Simulation("tiny-64m", strategy, seed=3)
         sim.run()
-        run_workload(sim, "fragmenter", 6000)
+        sim.run_workload("fragmenter", 6000)
         assert sim.check() == []
         results[strategy] = sim.metrics()
     assert results["lazy"].failed_metadata_allocs > 0

@@ -3,6 +3,6 @@
 from __future__ import annotations
 
 from kmsan_tui.model.boot.mm_init import chunk_runs
-from kmsan_tui.model.boot.timeline import BootState, BootStep, steps_for
+from kmsan_tui.model.boot.timeline import BootStep, steps_for
 
-__all__ = ["BootState", "BootStep", "chunk_runs", "steps_for"]
+__all__ = ["BootStep", "chunk_runs", "steps_for"]

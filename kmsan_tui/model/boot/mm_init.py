@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kmsan_tui.model.boot.setup_arch import (
     SMP_CACHE_BYTES,
     SZ_1M,
     hash_entries,
     order_of,
-    present_sections,
 )
 from kmsan_tui.model.constants import (
     MAX_DMA32_PFN,
@@ -20,84 +17,84 @@ from kmsan_tui.model.constants import (
     pfn_down,
     pfn_up,
 )
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
-
-
-def page_ext_init_flatmem(sim: Simulation) -> None:
-    sim.log("page_ext_init_flatmem: nothing to do with SPARSEMEM")
+from kmsan_tui.model.machine import Machine
+from kmsan_tui.model.metrics import memory_line
+from kmsan_tui.model.strategies.base import MetadataStrategy
 
 
-def mem_debugging_and_hardening_init(sim: Simulation) -> None:
-    sim.log("mem auto-init: stack:off, heap alloc:off, heap free:off")
+def page_ext_init_flatmem(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log("page_ext_init_flatmem: nothing to do with SPARSEMEM")
 
 
-def kfence_alloc_pool(sim: Simulation) -> None:
-    if not sim.config.kfence:
-        sim.log("kfence: disabled (CONFIG_KFENCE is not set)")
+def mem_debugging_and_hardening_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log("mem auto-init: stack:off, heap alloc:off, heap free:off")
+
+
+def kfence_alloc_pool(m: Machine, kmsan: MetadataStrategy) -> None:
+    if not m.config.kfence:
+        m.log("kfence: disabled (CONFIG_KFENCE is not set)")
         return
     # mm/kfence/core.c: (CONFIG_KFENCE_NUM_OBJECTS + 1) * 2 pages.
-    sim.mb_alloc((255 + 1) * 2 * PAGE_SIZE, PAGE_SIZE, "kfence pool", caller="kfence_alloc_pool")
+    m.mb_alloc((255 + 1) * 2 * PAGE_SIZE, PAGE_SIZE, "kfence pool", caller="kfence_alloc_pool")
 
 
-def kmsan_init_shadow(sim: Simulation) -> None:
-    if not sim.kmsan_active:
-        sim.log("kmsan_init_shadow: CONFIG_KMSAN is not set")
+def kmsan_init_shadow(m: Machine, kmsan: MetadataStrategy) -> None:
+    if not m.kmsan_active:
+        m.log("kmsan_init_shadow: CONFIG_KMSAN is not set")
         return
-    sim.strategy.init_shadow(sim)
+    kmsan.init_shadow(m)
 
 
-def stack_depot_early_init(sim: Simulation) -> None:
+def stack_depot_early_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # lib/stackdepot.c: with STACKDEPOT_ALWAYS_INIT (selected by KMSAN) the hash table
     # is allocated from memblock: one bucket per 16 KiB of RAM, 4K..1M buckets.
-    if sim.config.sanitizer != "kmsan" and not sim.config.page_owner:
+    if m.config.sanitizer != "kmsan" and not m.config.page_owner:
         return
     # alloc_large_system_hash("stackdepot", ..., STACK_HASH_SCALE=14, HASH_EARLY, ...,
     # 1 << STACK_HASH_ORDER_MIN, 1 << STACK_HASH_ORDER_MAX): 4K..1M buckets.
-    bucket = 8 if sim.config.version == "v6.1" else 16
-    entries, _ = hash_entries(sim, 14, bucket)
+    bucket = 8 if m.config.version == "v6.1" else 16
+    entries, _ = hash_entries(m, 14, bucket)
     entries = max(1 << 12, min(1 << 20, entries))
     size = entries * bucket
-    if sim.mb_alloc(size, SMP_CACHE_BYTES, "stackdepot hash table",
-                    caller="alloc_large_system_hash") is not None:
-        sim.log(f"stackdepot hash table entries: {entries} (order: {order_of(size)}, "
-                f"{size} bytes, linear)")
+    if m.mb_alloc(size, SMP_CACHE_BYTES, "stackdepot hash table",
+                  caller="alloc_large_system_hash") is not None:
+        m.log(f"stackdepot hash table entries: {entries} (order: {order_of(size)}, "
+              f"{size} bytes, linear)")
 
 
-def pci_iommu_alloc(sim: Simulation) -> None:
+def pci_iommu_alloc(m: Machine, kmsan: MetadataStrategy) -> None:
     # kernel/dma/swiotlb.c: swiotlb_init(): forced on when RAM extends above 4 GiB;
     # 64 MiB of bounce buffer below 4 GiB, plus the slot array and the areas.
-    if sim.max_pfn <= MAX_DMA32_PFN:
-        sim.log("PCI-DMA: swiotlb not needed: no memory above 4 GiB")
+    if m.max_pfn <= MAX_DMA32_PFN:
+        m.log("PCI-DMA: swiotlb not needed: no memory above 4 GiB")
         return
-    cpus = sim.layout.cpus
+    cpus = m.layout.cpus
     areas = 1 << (cpus - 1).bit_length() if cpus > 1 else 1
-    sim.log(f"software IO TLB: area num {areas}.")
-    sim.mb_alloc(64 * SZ_1M, PAGE_SIZE, "swiotlb buffer", max_addr=0xFFFFFFFF,
-                 caller="swiotlb_init_remap")
-    sim.mb_alloc((64 * SZ_1M >> 11) * 24, PAGE_SIZE, "swiotlb slots", caller="swiotlb_init_remap")
-    sim.mb_alloc(areas * 16, SMP_CACHE_BYTES, "swiotlb areas", caller="swiotlb_init_remap")
+    m.log(f"software IO TLB: area num {areas}.")
+    m.mb_alloc(64 * SZ_1M, PAGE_SIZE, "swiotlb buffer", max_addr=0xFFFFFFFF,
+               caller="swiotlb_init_remap")
+    m.mb_alloc((64 * SZ_1M >> 11) * 24, PAGE_SIZE, "swiotlb slots", caller="swiotlb_init_remap")
+    m.mb_alloc(areas * 16, SMP_CACHE_BYTES, "swiotlb areas", caller="swiotlb_init_remap")
 
 
-def memblock_free_all(sim: Simulation) -> None:
+def memblock_free_all(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/memblock.c: memblock_free_all() -> free_low_memory_core_early(): every free
     # range, ascending, in naturally aligned chunks (__free_pages_memory), each through
     # memblock_free_pages(), where KMSAN's hook may keep it.
     freed = 0
-    for start, end, _nid in list(sim.memblock.free_ranges()):
+    for start, end, _nid in list(m.memblock.free_ranges()):
         first, last = pfn_up(start), pfn_down(end)
         if last <= first:
             continue
         for pfn, order, count in chunk_runs(first, last):
-            sim.strategy.memblock_free_pages(sim, pfn, order, count)
+            kmsan.memblock_free_pages(m, pfn, order, count)
         freed += last - first
-    sim.counters.memblock_freed_pages = freed
-    sim.handed_over = True
-    sim.strategy.after_free_all(sim)
-    in_buddy = sum(z.managed_pages for z in sim.zones)
-    sim.log(f"memblock_free_all: {freed} pages passed to memblock_free_pages(), {in_buddy} "
-            "reached the buddy allocator", "log", None, freed)
+    m.counters.memblock_freed_pages = freed
+    m.handed_over = True
+    kmsan.after_free_all(m)
+    in_buddy = sum(z.managed_pages for z in m.zones)
+    m.log(f"memblock_free_all: {freed} pages passed to memblock_free_pages(), {in_buddy} "
+          "reached the buddy allocator", "log", None, freed)
 
 
 def chunk_runs(first: int, last: int) -> list[tuple[int, int, int]]:
@@ -124,125 +121,128 @@ def chunk_runs(first: int, last: int) -> list[tuple[int, int, int]]:
     return runs
 
 
-def mem_init(sim: Simulation) -> None:
+def mem_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/mm/init_64.c: mem_init() -> preallocate_vmalloc_pages(): one page-table
     # page per top-level entry of the vmalloc area, from the buddy allocator.
-    levels = sim.layout.paging_levels
+    levels = m.layout.paging_levels
     vmalloc_bytes = (32 << 40) if levels == 4 else (12800 << 40)
     entry = (512 << 30) if levels == 4 else (256 << 40)
     for _ in range(vmalloc_bytes // entry):
-        pfn = sim.alloc_pages(0, MigrateType.UNMOVABLE, "preallocate_vmalloc_pages")
+        pfn = m.alloc_pages(0, MigrateType.UNMOVABLE, "preallocate_vmalloc_pages")
         if pfn is not None:
-            sim.boot_state.vmalloc_pgtable_pages.append(pfn)
-    sim.counters.pagetable_pages += vmalloc_bytes // entry
-    if sim.kmsan_active:
-        sim.strategy.at_step(sim, "mem_init")
+            m.boot_state.vmalloc_pgtable_pages.append(pfn)
+    m.counters.pagetable_pages += vmalloc_bytes // entry
+    if m.kmsan_active:
+        kmsan.at_step(m, "mem_init")
 
 
-def mem_init_print_info(sim: Simulation) -> None:
-    from kmsan_tui.model.metrics import memory_line
-
-    sim.log(memory_line(sim))
+def mem_init_print_info(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log(memory_line(m))
 
 
-def kmem_cache_init(sim: Simulation) -> None:
+def kmem_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/slub.c: kmem_cache_init(): the bootstrap caches' first slabs are the buddy
     # allocator's first users (kmem_cache_node, then kmem_cache with one object per
     # cache created, then the kmalloc caches' first slabs as boot code kmallocs).
-    sim.log(f"SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs={sim.layout.cpus}, "
-            f"Nodes={len(sim.layout.nodes)}")
-    for node in sim.layout.nodes:
-        sim.alloc_pages(0, MigrateType.UNMOVABLE, "kmem_cache_node", nid=node.nid, slab=True)
-    sim.alloc_pages(3, MigrateType.UNMOVABLE, "kmem_cache", slab=True)
+    m.log(f"SLUB: HWalign=64, Order=0-3, MinObjects=0, CPUs={m.layout.cpus}, "
+          f"Nodes={len(m.layout.nodes)}")
+    for node in m.layout.nodes:
+        m.alloc_pages(0, MigrateType.UNMOVABLE, "kmem_cache_node", nid=node.nid, slab=True)
+    m.alloc_pages(3, MigrateType.UNMOVABLE, "kmem_cache", slab=True)
     for order in (0, 0, 1, 1, 2, 3, 3):  # kmalloc-* first slabs
-        sim.alloc_pages(order, MigrateType.UNMOVABLE, "kmalloc", slab=True)
-    sim.slab_ready = True
+        m.alloc_pages(order, MigrateType.UNMOVABLE, "kmalloc", slab=True)
+    m.slab_ready = True
 
 
-def page_ext_init_flatmem_late(sim: Simulation) -> None:
-    sim.log("page_ext_init_flatmem_late: nothing to do with SPARSEMEM")
+def page_ext_init_flatmem_late(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log("page_ext_init_flatmem_late: nothing to do with SPARSEMEM")
 
 
-def kmemleak_init(sim: Simulation) -> None:
-    if not sim.config.kmemleak:
-        sim.log("kmemleak: CONFIG_DEBUG_KMEMLEAK is not set")
+def kmemleak_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    if not m.config.kmemleak:
+        m.log("kmemleak: CONFIG_DEBUG_KMEMLEAK is not set")
         return
     # mm/kmemleak.c: object and scan-area caches; the early pool is static .bss.
-    sim.alloc_pages(1, MigrateType.UNMOVABLE, "kmemleak_object cache", slab=True)
+    m.alloc_pages(1, MigrateType.UNMOVABLE, "kmemleak_object cache", slab=True)
 
 
-def pgtable_init(sim: Simulation) -> None:
+def pgtable_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/mm_init.c (v6.1 pgtable_init: ptlock_cache_init + pgtable_cache_init): new
     # kmem_cache objects come from the kmem_cache slab allocated above.
-    sim.alloc_pages(0, MigrateType.UNMOVABLE, "page->ptl cache", slab=True)
+    m.alloc_pages(0, MigrateType.UNMOVABLE, "page->ptl cache", slab=True)
 
 
-def debug_objects_mem_init(sim: Simulation) -> None:
-    if not sim.config.debug_objects:
-        sim.log("debug_objects: CONFIG_DEBUG_OBJECTS is not set")
+def pgtable_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    # arch/x86: pgtable_cache_init() is empty; page tables come from the page allocator.
+    m.log("pgtable_cache_init: nothing on x86_64")
+
+
+def debug_objects_mem_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    if not m.config.debug_objects:
+        m.log("debug_objects: CONFIG_DEBUG_OBJECTS is not set")
         return
-    sim.alloc_pages(1, MigrateType.UNMOVABLE, "debug_objects_cache", slab=True)
+    m.alloc_pages(1, MigrateType.UNMOVABLE, "debug_objects_cache", slab=True)
 
 
-def vmalloc_init(sim: Simulation) -> None:
+def vmalloc_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/vmalloc.c: vmalloc_init(): vmap_area cache and per-cpu vmap_block queues
     # (kmalloc'd), then the early vmlist areas are imported as vmap areas.
-    sim.alloc_pages(0, MigrateType.UNMOVABLE, "vmap_area cache", slab=True)
-    per_cpu = -(-sim.layout.cpus * 128 // PAGE_SIZE)
-    sim.alloc_pages(order_of(per_cpu * PAGE_SIZE), MigrateType.UNMOVABLE,
-                    "vmap_block_queue", slab=True)
-    if sim.kmsan_active:
-        sim.strategy.at_step(sim, "vmalloc_init")
+    m.alloc_pages(0, MigrateType.UNMOVABLE, "vmap_area cache", slab=True)
+    per_cpu = -(-m.layout.cpus * 128 // PAGE_SIZE)
+    m.alloc_pages(order_of(per_cpu * PAGE_SIZE), MigrateType.UNMOVABLE,
+                  "vmap_block_queue", slab=True)
+    if m.kmsan_active:
+        kmsan.at_step(m, "vmalloc_init")
 
 
-def page_ext_init(sim: Simulation) -> None:
+def page_ext_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/page_ext.c: page_ext_init(): per present section, alloc_pages_exact_nid()
     # of entry_size * PAGES_PER_SECTION, vzalloc_node() if that fails; only when some
     # client's need() says so (page_owner=on, or KMSAN keeping its pointers there).
-    entry = sim.strategy.page_ext_bytes_per_page(sim) if sim.kmsan_active else 0
-    if sim.config.page_owner:
+    entry = kmsan.page_ext_bytes_per_page(m) if m.kmsan_active else 0
+    if m.config.page_owner:
         entry += 8 + 24  # shared flags + struct page_owner (approximate)
     if entry == 0:
-        sim.log("page_ext: no client needs it, nothing allocated")
+        m.log("page_ext: no client needs it, nothing allocated")
     else:
         table = entry * PAGES_PER_SECTION
         order = order_of(table)
         sections = 0
         vmalloced = 0
-        for node in sim.layout.nodes:
-            for _ in range(present_sections(sim, node.nid)):
-                pfn = sim.alloc_pages(order, MigrateType.UNMOVABLE, "page_ext", nid=node.nid)
+        for node in m.layout.nodes:
+            for _ in range(m.present_sections(node.nid)):
+                pfn = m.alloc_pages(order, MigrateType.UNMOVABLE, "page_ext", nid=node.nid)
                 if pfn is None:
                     vmalloced += 1
-                    sim.counters.vmap_areas += 1
+                    m.counters.vmap_areas += 1
                 else:
                     sections += 1
                     # alloc_pages_exact() frees the tail beyond the table size.
-                    sim.trim_exact(pfn, order, -(-table // PAGE_SIZE))
-        sim.log(f"page_ext: allocated {sections * table + vmalloced * table} bytes "
-                f"({vmalloced} sections from vmalloc)")
-    if sim.kmsan_active:
-        sim.strategy.at_step(sim, "page_ext_init")
+                    m.trim_exact(pfn, order, -(-table // PAGE_SIZE))
+        m.log(f"page_ext: allocated {sections * table + vmalloced * table} bytes "
+              f"({vmalloced} sections from vmalloc)")
+    if m.kmsan_active:
+        kmsan.at_step(m, "page_ext_init")
 
 
-def init_espfix_bsp(sim: Simulation) -> None:
-    sim.log("espfix: static PUD page installed (no allocation)")
+def init_espfix_bsp(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log("espfix: static PUD page installed (no allocation)")
 
 
-def pti_init(sim: Simulation) -> None:
-    sim.log("Kernel/User page tables isolation: disabled (CONFIG_PAGE_TABLE_ISOLATION is not set)")
+def pti_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log("Kernel/User page tables isolation: disabled (CONFIG_PAGE_TABLE_ISOLATION is not set)")
 
 
-def kmsan_init_runtime(sim: Simulation) -> None:
-    if not sim.kmsan_active:
-        sim.log("kmsan_init_runtime: CONFIG_KMSAN is not set")
+def kmsan_init_runtime(m: Machine, kmsan: MetadataStrategy) -> None:
+    if not m.kmsan_active:
+        m.log("kmsan_init_runtime: CONFIG_KMSAN is not set")
         return
-    sim.strategy.init_runtime(sim)
-    sim.kmsan_enabled = True
-    sim.log("Starting KernelMemorySanitizer")
-    sim.log("ATTENTION: KMSAN is a debugging tool! Do not use it on production machines!")
+    kmsan.init_runtime(m)
+    m.kmsan_enabled = True
+    m.log("Starting KernelMemorySanitizer")
+    m.log("ATTENTION: KMSAN is a debugging tool! Do not use it on production machines!")
 
 
-def mm_cache_init(sim: Simulation) -> None:
-    sim.alloc_pages(1, MigrateType.UNMOVABLE, "mm_struct cache", slab=True)
+def mm_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.alloc_pages(1, MigrateType.UNMOVABLE, "mm_struct cache", slab=True)
 

@@ -7,19 +7,15 @@ calibrated against the 6.1 boot logs in ../shared/data/bootlogs.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from kmsan_tui.model.constants import (
     MAX_DMA32_PFN,
     PAGE_SHIFT,
     PAGE_SIZE,
     PAGES_PER_SECTION,
     pfn_down,
-    pfn_up,
 )
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.machine import Machine
+from kmsan_tui.model.strategies.base import MetadataStrategy
 
 SZ_1M = 1 << 20
 SZ_2M = 2 << 20
@@ -34,39 +30,39 @@ def order_of(size: int) -> int:
     return (pages - 1).bit_length()
 
 
-def e820__memory_setup(sim: Simulation) -> None:
-    sim.log("BIOS-provided physical RAM map:")
-    for e in sim.layout.e820:
-        sim.log(f"BIOS-e820: [mem {e.start:#018x}-{e.end:#018x}] {e.type}")
+def e820__memory_setup(m: Machine, kmsan: MetadataStrategy) -> None:
+    m.log("BIOS-provided physical RAM map:")
+    for e in m.layout.e820:
+        m.log(f"BIOS-e820: [mem {e.start:#018x}-{e.end:#018x}] {e.type}")
 
 
-def early_reserve_memory(sim: Simulation) -> None:
-    cfg = sim.config
-    image = sim.image
+def early_reserve_memory(m: Machine, kmsan: MetadataStrategy) -> None:
+    cfg = m.config
+    image = m.image
     # arch/x86/kernel/setup.c: early_reserve_memory(): the kernel image, the first 64K
     # (BIOS corruption check), the initrd, and the BIOS regions up to 1 MiB.
-    sim.mb_reserve(cfg.image_base, image.reserved, "kernel image", "early_reserve_memory")
-    sim.mb_reserve(0, 64 << 10, "first 64K (BIOS)", "early_reserve_memory")
+    m.mb_reserve(cfg.image_base, image.reserved, "kernel image", "early_reserve_memory")
+    m.mb_reserve(0, 64 << 10, "first 64K (BIOS)", "early_reserve_memory")
     if cfg.initrd_size:
-        sim.mb_reserve(cfg.initrd_addr, cfg.initrd_size, "initrd", "early_reserve_initrd")
+        m.mb_reserve(cfg.initrd_addr, cfg.initrd_size, "initrd", "early_reserve_initrd")
     # arch/x86/kernel/ebda.c: reserve_bios_regions(): from the EBDA (below 640K) to 1 MiB.
-    low_top = min((e.end + 1 for e in sim.layout.e820 if e.type == "usable" and e.start == 0),
+    low_top = min((e.end + 1 for e in m.layout.e820 if e.type == "usable" and e.start == 0),
                   default=0xA0000)
     ebda = min(low_top, 0x9F000) & ~(PAGE_SIZE - 1)
-    sim.mb_reserve(ebda, ISA_END_ADDRESS - ebda, "BIOS regions (EBDA)", "reserve_bios_regions")
+    m.mb_reserve(ebda, ISA_END_ADDRESS - ebda, "BIOS regions (EBDA)", "reserve_bios_regions")
     data_start = cfg.image_base + image.data_offset
-    sim.boot_state.data_start = data_start
-    sim.boot_state.data_end = data_start + image.rwdata
+    m.boot_state.data_start = data_start
+    m.boot_state.data_end = data_start + image.rwdata
 
 
-def e820__memblock_setup(sim: Simulation) -> None:
+def e820__memblock_setup(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/kernel/e820.c: e820__memblock_setup() adds every usable range; page 0
     # is made reserved first (trim_bios_range) and 640K-1M removed.
-    sim.log("e820: update [mem 0x00000000-0x00000fff] usable ==> reserved")
-    sim.log("e820: remove [mem 0x000a0000-0x000fffff] usable")
+    m.log("e820: update [mem 0x00000000-0x00000fff] usable ==> reserved")
+    m.log("e820: remove [mem 0x000a0000-0x000fffff] usable")
     # "EFI might pass us more E820 entries than that": the arrays may grow from here.
-    sim.memblock.allow_resize()
-    for e in sim.layout.e820:
+    m.memblock.allow_resize()
+    for e in m.layout.e820:
         if e.type != "usable":
             continue
         start, end = e.start, e.end + 1
@@ -75,37 +71,37 @@ def e820__memblock_setup(sim: Simulation) -> None:
         if start < ISA_END_ADDRESS < end and start >= 0xA0000:
             start = ISA_END_ADDRESS
         if end > start:
-            sim.memblock.add(start, end - start, caller="e820__memblock_setup")
+            m.memblock.add(start, end - start, caller="e820__memblock_setup")
     # Throw away partial pages (the quirk: memory.total_size keeps the untrimmed sum).
-    sim.memblock.trim_memory(PAGE_SIZE)
+    m.memblock.trim_memory(PAGE_SIZE)
     # arch/x86/kernel/setup.c: until the direct map exists only the first 1 MiB is mapped.
-    sim.memblock.set_current_limit(ISA_END_ADDRESS)
-    sim._drain_memblock_log()
-    max_pfn = pfn_down(sim.memblock.end_of_DRAM())
-    sim.log(f"last_pfn = {max_pfn:#x} max_arch_pfn = 0x400000000")
-    for line in sim.memblock.dump():
-        sim.log(line, "memblock")
+    m.memblock.set_current_limit(ISA_END_ADDRESS)
+    m.drain_memblock_log()
+    max_pfn = pfn_down(m.memblock.end_of_DRAM())
+    m.log(f"last_pfn = {max_pfn:#x} max_arch_pfn = 0x400000000")
+    for line in m.memblock.dump():
+        m.log(line, "memblock")
 
 
-def reserve_real_mode(sim: Simulation) -> None:
+def reserve_real_mode(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/realmode/init.c: reserve_real_mode(): the trampoline below 1 MiB, then
     # the whole first 1 MiB is reserved unconditionally.
-    sim.mb_alloc(24576, PAGE_SIZE, "real mode trampoline", max_addr=ISA_END_ADDRESS,
-                 api="phys_alloc_range")
-    sim.mb_reserve(0, ISA_END_ADDRESS, "first 1M", "reserve_real_mode")
+    m.mb_alloc(24576, PAGE_SIZE, "real mode trampoline", max_addr=ISA_END_ADDRESS,
+               api="phys_alloc_range")
+    m.mb_reserve(0, ISA_END_ADDRESS, "first 1M", "reserve_real_mode")
 
 
-def init_mem_mapping(sim: Simulation) -> None:
+def init_mem_mapping(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/mm/init.c: init_mem_mapping(): probe for a 2 MiB chunk below the top
     # (memory_map_top_down), give it back, then allocate page-table pages top-down.
-    top = sim.memblock.end_of_DRAM()
-    probe = sim.mb_alloc(SZ_2M, SZ_2M, "init_mem_mapping", min_addr=ISA_END_ADDRESS,
-                         max_addr=top, api="phys_alloc_range")
+    top = m.memblock.end_of_DRAM()
+    probe = m.mb_alloc(SZ_2M, SZ_2M, "init_mem_mapping", min_addr=ISA_END_ADDRESS,
+                       max_addr=top, api="phys_alloc_range")
     if probe is not None:
-        sim.mb_phys_free(probe, SZ_2M, "memory_map_top_down")
+        m.mb_phys_free(probe, SZ_2M, "memory_map_top_down")
     # One PUD page per 512 GiB and one PMD page per partly mapped GiB (gbpages map the
     # rest): the 4 GiB log machine needs 3 pages.
-    regions = [(r.base, r.end) for r in sim.memblock.memory.regions]
+    regions = [(r.base, r.end) for r in m.memblock.memory.regions]
     partial = 0
     for gib in range(0, -(-top // SZ_1G)):
         lo, hi = gib * SZ_1G, (gib + 1) * SZ_1G
@@ -114,161 +110,141 @@ def init_mem_mapping(sim: Simulation) -> None:
             partial += 1
     nr = -(-top // (512 * SZ_1G)) + partial
     for _ in range(nr):
-        sim.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (direct map)",
-                     min_addr=max(0, top - SZ_1G // 2), max_addr=top, api="phys_alloc_range",
-                     caller="alloc_low_pages")
-    sim.counters.pagetable_pages += nr
-    cfg = sim.config
+        m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (direct map)",
+                   min_addr=max(0, top - SZ_1G // 2), max_addr=top, api="phys_alloc_range",
+                   caller="alloc_low_pages")
+    m.counters.pagetable_pages += nr
+    cfg = m.config
     if cfg.initrd_size:  # reserve_initrd() reports the initrd kept where the loader put it
-        sim.log(f"RAMDISK: [mem {cfg.initrd_addr:#x}-{cfg.initrd_addr + cfg.initrd_size - 1:#x}]")
+        m.log(f"RAMDISK: [mem {cfg.initrd_addr:#x}-{cfg.initrd_addr + cfg.initrd_size - 1:#x}]")
     # setup_arch(): all RAM is mapped now: allocations may go anywhere.
-    sim.memblock.set_current_limit(top)
+    m.memblock.set_current_limit(top)
 
 
-def acpi_boot_table_init(sim: Simulation) -> None:
+def acpi_boot_table_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # drivers/acpi/tables.c: acpi_reserve_initial_tables(): the tables stay reserved.
-    for e in sim.layout.e820:
+    for e in m.layout.e820:
         if e.type == "ACPI data":
             size = min(e.size, 0x1B33 if e.size <= 0x20000 else e.size // 64)
-            sim.log(f"ACPI: Reserving tables at [mem {e.start:#x}-{e.start + size - 1:#x}]")
-            sim.mb_reserve(e.start, size, "ACPI tables", "acpi_reserve_initial_tables")
+            m.log(f"ACPI: Reserving tables at [mem {e.start:#x}-{e.start + size - 1:#x}]")
+            m.mb_reserve(e.start, size, "ACPI tables", "acpi_reserve_initial_tables")
     # The 6.1 log's i440FX map puts the tables at the top of low RAM without an
     # "ACPI data" e820 type: the RSDT sits in the reserved range after the last usable one.
-    if not any(e.type == "ACPI data" for e in sim.layout.e820):
-        for prev, e in zip(sim.layout.e820, sim.layout.e820[1:], strict=False):
+    if not any(e.type == "ACPI data" for e in m.layout.e820):
+        for prev, e in zip(m.layout.e820, m.layout.e820[1:], strict=False):
             if prev.type == "usable" and e.type == "reserved" and e.start == prev.end + 1 \
                     and 0x100000 < e.start < 1 << 32 and e.size <= 0x40000:
-                sim.mb_reserve(e.start, 0x1B33, "ACPI tables", "acpi_reserve_initial_tables")
+                m.mb_reserve(e.start, 0x1B33, "ACPI tables", "acpi_reserve_initial_tables")
                 break
 
 
-def initmem_init(sim: Simulation) -> None:
+def initmem_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/mm/numa.c: numa_register_memblks(): nodes onto memblock, then
     # alloc_node_data(): NODE_DATA(nid) on its own node, top-down.
-    nodes = sim.layout.nodes
+    nodes = m.layout.nodes
     if len(nodes) == 1:
-        sim.log("No NUMA configuration found")
-        sim.log(f"Faking a node at [mem {0:#018x}-{sim.memblock.end_of_DRAM() - 1:#018x}]")
+        m.log("No NUMA configuration found")
+        m.log(f"Faking a node at [mem {0:#018x}-{m.memblock.end_of_DRAM() - 1:#018x}]")
     for node in nodes:
-        sim.memblock.set_node(node.start, node.end - node.start, sim.memblock.memory, node.nid)
-        sim.memblock.set_node(node.start, node.end - node.start, sim.memblock.reserved, node.nid)
-    sim._drain_memblock_log()
+        m.memblock.set_node(node.start, node.end - node.start, m.memblock.memory, node.nid)
+        m.memblock.set_node(node.start, node.end - node.start, m.memblock.reserved, node.nid)
+    m.drain_memblock_log()
     for node in nodes:
         nd_size = 0x4000  # roundup(sizeof(pg_data_t), PAGE_SIZE) for NR_CPUS<=8192
-        addr = sim.mb_alloc(nd_size, SMP_CACHE_BYTES, f"NODE_DATA({node.nid})",
-                            min_addr=node.start, max_addr=node.end, nid=node.nid,
-                            api="alloc_try_nid", caller="alloc_node_data")
+        addr = m.mb_alloc(nd_size, SMP_CACHE_BYTES, f"NODE_DATA({node.nid})",
+                          min_addr=node.start, max_addr=node.end, nid=node.nid,
+                          api="alloc_try_nid", caller="alloc_node_data")
         if addr is not None:
-            sim.boot_state.node_data[node.nid] = addr
-            sim.log(f"NODE_DATA({node.nid}) allocated [mem {addr:#x}-{addr + nd_size - 1:#x}]")
-    for line in sim.memblock.dump():
-        sim.log(line, "memblock")
+            m.boot_state.node_data[node.nid] = addr
+            m.log(f"NODE_DATA({node.nid}) allocated [mem {addr:#x}-{addr + nd_size - 1:#x}]")
+    for line in m.memblock.dump():
+        m.log(line, "memblock")
 
 
-def present_sections(sim: Simulation, nid: int | None = None) -> int:
-    """Memory sections with present pages (of node ``nid``; of every node when None):
-    mm/sparse.c: memblocks_present() marks each section a memblock.memory region
-    touches. Counted from the regions' section spans, not section by section."""
-    spans: list[tuple[int, int]] = []
-    for r in sim.memblock.memory.regions:
-        if nid is not None and sim._region_nid(r.base, r.nid) != nid:
-            continue
-        first, last = pfn_up(r.base), pfn_down(r.end)
-        if last > first:
-            spans.append((first // PAGES_PER_SECTION, (last - 1) // PAGES_PER_SECTION + 1))
-    count, reach = 0, -1
-    for lo, hi in sorted(spans):  # the union of the spans (regions are sorted already)
-        lo = max(lo, reach)
-        if hi > lo:
-            count += hi - lo
-        reach = max(reach, hi)
-    return count
-
-
-def sparse_init(sim: Simulation) -> None:
+def sparse_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/sparse.c: sparse_init(): the mem_section roots, per node the usemap and the
     # memmap (vmemmap: struct page * PAGES_PER_SECTION per present section, from one
     # PMD-aligned buffer whose unused tail is freed by sparse_buffer_fini()).
-    levels = sim.layout.paging_levels
+    levels = m.layout.paging_levels
     # SECTIONS_PER_ROOT = PAGE_SIZE / sizeof(struct mem_section) (32 B with page_ext).
     roots = (1 << ((52 if levels == 5 else 46) - 27)) // (PAGE_SIZE // 32)
-    sim.mb_alloc(roots * 8, SMP_CACHE_BYTES, "mem_section roots", caller="sparse_init")
-    for node in sim.layout.nodes:
-        nr = present_sections(sim, node.nid)
+    m.mb_alloc(roots * 8, SMP_CACHE_BYTES, "mem_section roots", caller="sparse_init")
+    for node in m.layout.nodes:
+        nr = m.present_sections(node.nid)
         if not nr:
             continue
         usemap = -(-nr * 32 // SMP_CACHE_BYTES) * SMP_CACHE_BYTES  # pageblock bits per section
-        sim.mb_alloc(PAGE_SIZE, SMP_CACHE_BYTES, "usemap", nid=node.nid,
-                     caller="sparse_usemap_alloc")
-        sim.mb_alloc(max(usemap, 1280), SMP_CACHE_BYTES, "mem_section usage", nid=node.nid,
-                     caller="sparse_init_nid")
-        per_section = sim.struct_page_size * PAGES_PER_SECTION
+        m.mb_alloc(PAGE_SIZE, SMP_CACHE_BYTES, "usemap", nid=node.nid,
+                   caller="sparse_usemap_alloc")
+        m.mb_alloc(max(usemap, 1280), SMP_CACHE_BYTES, "mem_section usage", nid=node.nid,
+                   caller="sparse_init_nid")
+        per_section = m.struct_page_size * PAGES_PER_SECTION
         map_size = -(-per_section // SZ_2M) * SZ_2M  # section_map_size(): PMD aligned
-        buf = sim.mb_alloc(map_size * nr, SZ_2M if per_section % SZ_2M == 0 else 2 * SZ_2M,
-                           f"memmap (struct page, {sim.struct_page_size} B)", min_addr=16 << 20,
-                           nid=node.nid, api="alloc_exact_nid_raw", caller="sparse_buffer_init")
+        buf = m.mb_alloc(map_size * nr, SZ_2M if per_section % SZ_2M == 0 else 2 * SZ_2M,
+                         f"memmap (struct page, {m.struct_page_size} B)", min_addr=16 << 20,
+                         nid=node.nid, api="alloc_exact_nid_raw", caller="sparse_buffer_init")
         if buf is None:
             continue
         used = -(-per_section * nr // SZ_2M) * SZ_2M  # vmemmap shares PMDs across sections
         if used < map_size * nr:
-            sim.mb_phys_free(buf + used, map_size * nr - used, "sparse_buffer_fini")
+            m.mb_phys_free(buf + used, map_size * nr - used, "sparse_buffer_fini")
         for _ in range(2):  # vmemmap page-table pages (PUD/PMD) from vmemmap_alloc_block
-            sim.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (vmemmap)", min_addr=16 << 20,
-                         nid=node.nid, api="alloc_try_nid_raw", caller="vmemmap_populate")
-        sim.counters.pagetable_pages += 2
+            m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (vmemmap)", min_addr=16 << 20,
+                       nid=node.nid, api="alloc_try_nid_raw", caller="vmemmap_populate")
+        m.counters.pagetable_pages += 2
 
 
-def kasan_init(sim: Simulation) -> None:
+def kasan_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/mm/kasan_init_64.c: kasan_init(): real shadow (1 byte per 8) for every
     # memory range, node-local, from memblock; the rest maps the shared zero page.
-    for node in sim.layout.nodes:
+    for node in m.layout.nodes:
         total = 0
-        for r in sim.memblock.memory.regions:
-            if sim._region_nid(r.base, r.nid) == node.nid:
+        for r in m.memblock.memory.regions:
+            if m.region_nid(r.base, r.nid) == node.nid:
                 total += r.size
         shadow = -(-(total >> 3) // PAGE_SIZE) * PAGE_SIZE
         if shadow:
-            sim.mb_alloc(shadow, PAGE_SIZE, "KASAN shadow", min_addr=node.start,
-                         max_addr=node.end, nid=node.nid, caller="kasan_populate_shadow")
-    image_shadow = -(-(sim.image.reserved >> 3) // PAGE_SIZE) * PAGE_SIZE
-    sim.mb_alloc(image_shadow, PAGE_SIZE, "KASAN shadow (kernel image)",
-                 caller="kasan_populate_shadow")
-    sim.log("KernelAddressSanitizer initialized")
+            m.mb_alloc(shadow, PAGE_SIZE, "KASAN shadow", min_addr=node.start,
+                       max_addr=node.end, nid=node.nid, caller="kasan_populate_shadow")
+    image_shadow = -(-(m.image.reserved >> 3) // PAGE_SIZE) * PAGE_SIZE
+    m.mb_alloc(image_shadow, PAGE_SIZE, "KASAN shadow (kernel image)",
+               caller="kasan_populate_shadow")
+    m.log("KernelAddressSanitizer initialized")
 
 
-def free_area_init(sim: Simulation) -> None:
+def free_area_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # mm/mm_init.c: free_area_init(): zone and node ranges, then memmap_init().
-    sim.build_zones()
-    sim.log("Zone ranges:")
-    top = sim.memblock.end_of_DRAM()
+    m.build_zones()
+    m.log("Zone ranges:")
+    top = m.memblock.end_of_DRAM()
     spans = (("DMA", PAGE_SIZE, 16 << 20), ("DMA32", 16 << 20, MAX_DMA32_PFN << PAGE_SHIFT),
              ("Normal", MAX_DMA32_PFN << PAGE_SHIFT, top))
     for name, lo, hi in spans:
         if hi <= lo:
-            sim.log(f"  {name:<8} empty")
+            m.log(f"  {name:<8} empty")
         else:
-            sim.log(f"  {name:<8} [mem {lo:#018x}-{min(hi, top) - 1:#018x}]")
-    sim.log("Movable zone start for each node")
-    sim.log("Early memory node ranges")
-    for r in sim.memblock.memory.regions:
-        sim.log(f"  node {sim._region_nid(r.base, r.nid):3d}: [mem {r.base:#018x}-{r.end - 1:#018x}]")
-    for zone in sim.zones:
+            m.log(f"  {name:<8} [mem {lo:#018x}-{min(hi, top) - 1:#018x}]")
+    m.log("Movable zone start for each node")
+    m.log("Early memory node ranges")
+    for r in m.memblock.memory.regions:
+        m.log(f"  node {m.region_nid(r.base, r.nid):3d}: [mem {r.base:#018x}-{r.end - 1:#018x}]")
+    for zone in m.zones:
         holes = zone.spanned_pages - zone.present_pages
         if holes:
-            sim.log(f"On node {zone.nid}, zone {zone.name}: {holes} pages in unavailable ranges")
+            m.log(f"On node {zone.nid}, zone {zone.name}: {holes} pages in unavailable ranges")
     # The rest of setup_arch(): small memblock allocations the 6.1 log shows here.
-    sim.mb_alloc(73, SMP_CACHE_BYTES, "HPET resource", caller="hpet_insert_resource")
-    sim.mb_alloc(75, SMP_CACHE_BYTES, "IOAPIC resources", caller="ioapic_setup_resources")
-    sim.mb_alloc(64 * (len(sim.layout.e820) + 1), SMP_CACHE_BYTES, "e820 resources",
-                 caller="e820__reserve_resources")
+    m.mb_alloc(73, SMP_CACHE_BYTES, "HPET resource", caller="hpet_insert_resource")
+    m.mb_alloc(75, SMP_CACHE_BYTES, "IOAPIC resources", caller="ioapic_setup_resources")
+    m.mb_alloc(64 * (len(m.layout.e820) + 1), SMP_CACHE_BYTES, "e820 resources",
+               caller="e820__reserve_resources")
 
 
-def setup_command_line(sim: Simulation) -> None:
+def setup_command_line(m: Machine, kmsan: MetadataStrategy) -> None:
     # init/main.c: setup_command_line(): saved_command_line and static_command_line.
     cmdline = "console=ttyS0 panic=-1 loglevel=8 memblock=debug"
     for _ in range(2):
-        sim.mb_alloc(len(cmdline) + 1, SMP_CACHE_BYTES, "command line",
-                     caller="setup_command_line")
+        m.mb_alloc(len(cmdline) + 1, SMP_CACHE_BYTES, "command line",
+                   caller="setup_command_line")
 
 
 def _pcpu_units(cpus: int, unit_pages: int) -> tuple[int, int]:
@@ -295,49 +271,49 @@ def _pcpu_units(cpus: int, unit_pages: int) -> tuple[int, int]:
     return alloc_size // best, best
 
 
-def setup_per_cpu_areas(sim: Simulation) -> None:
+def setup_per_cpu_areas(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/kernel/setup_percpu.c -> mm/percpu.c: pcpu_embed_first_chunk(): one
     # 2 MiB (PMD) allocation per group of units on each node; the part of each unit
     # past the static+dynamic size is given back.
-    pages = sim.image.percpu_pages
-    total_cpus = sim.layout.cpus
-    sim.log(f"setup_percpu: NR_CPUS:{max(8, total_cpus)} nr_cpumask_bits:{total_cpus} "
-            f"nr_cpu_ids:{total_cpus} nr_node_ids:{len(sim.layout.nodes)}")
+    pages = m.image.percpu_pages
+    total_cpus = m.layout.cpus
+    m.log(f"setup_percpu: NR_CPUS:{max(8, total_cpus)} nr_cpumask_bits:{total_cpus} "
+          f"nr_cpu_ids:{total_cpus} nr_node_ids:{len(m.layout.nodes)}")
     # pcpu_build_alloc_info()'s two temporary pages, given back at the end.
-    tmp = [sim.mb_alloc(PAGE_SIZE, PAGE_SIZE, "percpu alloc info", caller="pcpu_alloc_alloc_info"),
-           sim.mb_alloc(PAGE_SIZE, SMP_CACHE_BYTES, "percpu groups", caller="pcpu_build_alloc_info")]
-    for node in sim.layout.nodes:
+    tmp = [m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "percpu alloc info", caller="pcpu_alloc_alloc_info"),
+           m.mb_alloc(PAGE_SIZE, SMP_CACHE_BYTES, "percpu groups", caller="pcpu_build_alloc_info")]
+    for node in m.layout.nodes:
         unit, upa = _pcpu_units(node.cpus, pages)
         allocs = -(-node.cpus // upa)
         for a in range(allocs):
-            base = sim.mb_alloc(SZ_2M, SZ_2M, "percpu first chunk", min_addr=16 << 20,
-                                nid=node.nid, caller="pcpu_fc_alloc")
+            base = m.mb_alloc(SZ_2M, SZ_2M, "percpu first chunk", min_addr=16 << 20,
+                              nid=node.nid, caller="pcpu_fc_alloc")
             if base is None:
                 continue
             units = min(upa, node.cpus - a * upa)
             for u in range(upa):
                 start = base + u * unit + (pages * PAGE_SIZE if u < units else 0)
-                sim.mb_phys_free(start, base + (u + 1) * unit - start, "pcpu_embed_first_chunk")
-    sim.log(f"percpu: Embedded {pages} pages/cpu")
+                m.mb_phys_free(start, base + (u + 1) * unit - start, "pcpu_embed_first_chunk")
+    m.log(f"percpu: Embedded {pages} pages/cpu")
     for size in (8, 8, 8, 16, 352, 128, 1024, 1032, 256):
-        sim.mb_alloc(size, SMP_CACHE_BYTES, "percpu chunk metadata", caller="pcpu_setup_first_chunk")
+        m.mb_alloc(size, SMP_CACHE_BYTES, "percpu chunk metadata", caller="pcpu_setup_first_chunk")
     for addr in tmp:
         if addr is not None:
-            sim.mb_phys_free(addr, PAGE_SIZE, "pcpu_free_alloc_info")
+            m.mb_phys_free(addr, PAGE_SIZE, "pcpu_free_alloc_info")
 
 
-def build_all_zonelists(sim: Simulation) -> None:
-    nodes = " ".join(str(n.nid) for n in sim.layout.nodes)
-    for node in sim.layout.nodes:
-        sim.log(f"Fallback order for Node {node.nid}: {nodes} ")
-    total = sum(z.present_pages for z in sim.zones)
-    sim.log(f"Built {len(sim.layout.nodes)} zonelists, mobility grouping on.  Total pages: {total}")
-    sim.log("Policy zone: Normal")
+def build_all_zonelists(m: Machine, kmsan: MetadataStrategy) -> None:
+    nodes = " ".join(str(n.nid) for n in m.layout.nodes)
+    for node in m.layout.nodes:
+        m.log(f"Fallback order for Node {node.nid}: {nodes} ")
+    total = sum(z.present_pages for z in m.zones)
+    m.log(f"Built {len(m.layout.nodes)} zonelists, mobility grouping on.  Total pages: {total}")
+    m.log("Policy zone: Normal")
 
 
-def hash_entries(sim: Simulation, scale: int, bucketsize: int) -> tuple[int, int]:
+def hash_entries(m: Machine, scale: int, bucketsize: int) -> tuple[int, int]:
     """mm/mm_init.c: alloc_large_system_hash() with numentries=0: size from RAM."""
-    nr_kernel_pages = sum(z.present_pages for z in sim.zones)
+    nr_kernel_pages = sum(z.present_pages for z in m.zones)
     entries = nr_kernel_pages
     entries = -(-entries // (1 << (20 - PAGE_SHIFT))) * (1 << (20 - PAGE_SHIFT))  # round to MiB
     entries = entries >> (scale - PAGE_SHIFT) if scale > PAGE_SHIFT else entries << (PAGE_SHIFT - scale)
@@ -348,20 +324,20 @@ def hash_entries(sim: Simulation, scale: int, bucketsize: int) -> tuple[int, int
     return entries, entries * bucketsize
 
 
-def vfs_caches_init_early(sim: Simulation) -> None:
+def vfs_caches_init_early(m: Machine, kmsan: MetadataStrategy) -> None:
     # fs/dcache.c: dcache_init_early(), fs/inode.c: inode_init_early(): HASH_EARLY
     # tables from memblock, unless hashdist (NUMA) defers them to vmalloc.
-    if len(sim.layout.nodes) > 1:
-        sim.log("Dentry and inode hash tables deferred to vmalloc (hashdist)")
+    if len(m.layout.nodes) > 1:
+        m.log("Dentry and inode hash tables deferred to vmalloc (hashdist)")
         return
     for label, scale in (("Dentry cache", 13), ("Inode-cache", 14)):
-        entries, size = hash_entries(sim, scale, 8)
-        addr = sim.mb_alloc(size, SMP_CACHE_BYTES, f"{label} hash table",
-                            caller="alloc_large_system_hash")
+        entries, size = hash_entries(m, scale, 8)
+        addr = m.mb_alloc(size, SMP_CACHE_BYTES, f"{label} hash table",
+                          caller="alloc_large_system_hash")
         if addr is not None:
-            sim.log(f"{label} hash table entries: {entries} (order: {order_of(size)}, "
-                    f"{size} bytes, linear)")
+            m.log(f"{label} hash table entries: {entries} (order: {order_of(size)}, "
+                  f"{size} bytes, linear)")
     for _ in range(3):
-        sim.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (fixmap)", caller="spp_getpage")
-    sim.counters.pagetable_pages += 3
+        m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (fixmap)", caller="spp_getpage")
+    m.counters.pagetable_pages += 3
 

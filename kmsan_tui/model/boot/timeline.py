@@ -9,15 +9,17 @@ tests/golden/test_bootlog_calibration.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from kmsan_tui.model.boot import mm_init as mm
 from kmsan_tui.model.boot import setup_arch as sa
-from kmsan_tui.model.layout import KernelConfig
+from kmsan_tui.model.layout_types import KernelConfig
+from kmsan_tui.model.machine import Machine
+from kmsan_tui.model.strategies.base import MetadataStrategy
 
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
+StepFn = Callable[[Machine, MetadataStrategy], None]
+"""An init call: it acts on the machine, and calls the KMSAN strategy where the
+kernel calls into mm/kmsan."""
 
 @dataclass(frozen=True, slots=True)
 class BootStep:
@@ -26,22 +28,12 @@ class BootStep:
     name: str
     source: str  # "file: function()"
     explanation: str
-    run: Callable[[Simulation], None]
-
-
-@dataclass(slots=True)
-class BootState:
-    """Addresses early steps hand to later ones (NODE_DATA, .data, percpu)."""
-
-    node_data: dict[int, int] = field(default_factory=dict)
-    data_start: int = 0
-    data_end: int = 0
-    vmalloc_pgtable_pages: list[int] = field(default_factory=list)
+    run: StepFn
 
 
 _MM = "mm/mm_init.c"
 
-_DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
+_DEFS: dict[str, tuple[str, str, StepFn]] = {
     "early_reserve_memory": (
         "arch/x86/kernel/setup.c: early_reserve_memory()",
         "Before memblock knows any RAM, the kernel image, the first 64 KiB, the initrd and the "
@@ -174,7 +166,7 @@ _DEFS: dict[str, tuple[str, str, Callable[[Simulation], None]]] = {
     "pgtable_cache_init": (
         "arch: pgtable_cache_init()", "Architecture page-table caches; x86_64 allocates page tables straight"
         " from the page allocator, so none.",
-        lambda sim: sim.log("pgtable_cache_init: nothing on x86_64")),
+        mm.pgtable_cache_init),
     "debug_objects_mem_init": (
         "lib/debugobjects.c: debug_objects_mem_init()", "The debug-objects cache, when "
         "CONFIG_DEBUG_OBJECTS is set; its early pool is static.", mm.debug_objects_mem_init),

@@ -8,13 +8,12 @@ each NODE_DATA get shadow and origin copies from memblock.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol, Self
 
 from kmsan_tui.model.constants import PAGE_SIZE, pfn_down, pfn_up
+from kmsan_tui.model.layout_types import KernelConfig
+from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import Blind, MetaBacking, MetaLink, MetaPattern, MetaRole
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
 
 # mm/kmsan/init.c: NUM_FUTURE_RANGES
 NUM_FUTURE_RANGES = 128
@@ -34,25 +33,48 @@ class VirtualLayout:
 
 
 class MetadataStrategy(Protocol):
-    """Hooks the boot and the allocator call; one implementation per module."""
+    """Hooks the boot and the allocator call; one implementation per module.
+
+    Every hook takes the ``Machine`` it acts on; a strategy keeps only its own state
+    (held_back[], the lazy metadata blocks...), so it can be tested on a tiny machine.
+    The allocator hooks (``on_alloc``, ``on_free``, ``on_trim``) are the machine's
+    ``KmsanHooks``.
+    """
 
     name: str
-    struct_page_size: int
+    struct_page_size: int  # sizeof(struct page) in this build: 80 with the two pointers
+    metadata_in: str  # where a data page's metadata pointers live, for the inspector
 
-    def init_shadow(self, sim: Simulation) -> None: ...
-    def memblock_free_pages(self, sim: Simulation, pfn: int, order: int, count: int) -> None: ...
-    def after_free_all(self, sim: Simulation) -> None: ...
-    def on_alloc(self, sim: Simulation, pfn: int, order: int) -> None: ...
-    def on_free(self, sim: Simulation, pfn: int, order: int) -> None: ...
-    def on_trim(self, sim: Simulation, pfn: int, order: int, nr_pages: int) -> None: ...
-    def at_step(self, sim: Simulation, step: str) -> None: ...
-    def init_runtime(self, sim: Simulation) -> None: ...
-    def page_ext_bytes_per_page(self, sim: Simulation) -> int: ...
-    def describe_metadata(self, sim: Simulation, pfn: int, shadow: int | None,
-                          origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]: ...
-    def virtual_layout(self, sim: Simulation) -> VirtualLayout | None: ...
-    def check(self, sim: Simulation) -> list[str]: ...
-    def state_tuple(self) -> tuple[Any, ...]: ...
+    def init_shadow(self, m: Machine) -> None:
+        """mm/kmsan/init.c: kmsan_init_shadow(), before the buddy allocator exists."""
+    def memblock_free_pages(self, m: Machine, pfn: int, order: int, count: int) -> None:
+        """memblock_free_pages() for ``count`` chunks of ``order`` from pfn (the hand-over)."""
+    def after_free_all(self, m: Machine) -> None:
+        """Right after memblock_free_all()."""
+    def on_alloc(self, m: Machine, pfn: int, order: int) -> None:
+        """kmsan_alloc_page(): at the end of __alloc_pages()."""
+    def on_free(self, m: Machine, pfn: int, order: int) -> None:
+        """kmsan_free_page(): before the block goes back to the free lists."""
+    def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
+        """make_alloc_exact() freed the tail of a block past nr_pages."""
+    def at_step(self, m: Machine, step: str) -> None:
+        """An init call the strategy may start at (mem_init, vmalloc_init, page_ext_init)."""
+    def init_runtime(self, m: Machine) -> None:
+        """mm/kmsan/init.c: kmsan_init_runtime()."""
+    def page_ext_bytes_per_page(self, m: Machine) -> int:
+        """Bytes per page the strategy asks of page_ext (a page_ext_operations.size)."""
+    def buddy_metadata_pages(self) -> int:
+        """Pages of metadata the strategy took from the buddy allocator (managed, but
+        not usable for data)."""
+    def describe_metadata(self, m: Machine, pfn: int, shadow: int | None,
+                          origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]:
+        """The inspector's view of pfn's metadata: shadow, origin and extra fields."""
+    def virtual_layout(self, m: Machine) -> VirtualLayout | None:
+        """Where a fixed-address scheme puts shadow and origin (None: not fixed)."""
+    def check(self, m: Machine) -> list[str]:
+        """Invariant violations of the strategy's own promises."""
+    def state_tuple(self) -> tuple[Any, ...]:
+        """The strategy's state, for the digest."""
 
 
 class StrategyBase:
@@ -62,42 +84,50 @@ class StrategyBase:
     struct_page_size = 64
     metadata_in = "none"
 
-    def init_shadow(self, sim: Simulation) -> None:
+    @classmethod
+    def from_config(cls, config: KernelConfig) -> Self:
+        """The strategy as the kernel configuration sets it up (the registry's factory)."""
+        return cls()
+
+    def init_shadow(self, m: Machine) -> None:
         pass
 
-    def memblock_free_pages(self, sim: Simulation, pfn: int, order: int, count: int) -> None:
-        sim.free_pages_core(pfn, order, count)
-        sim.counters.totalram_pages += count << order
+    def memblock_free_pages(self, m: Machine, pfn: int, order: int, count: int) -> None:
+        m.free_pages_core(pfn, order, count)
+        m.counters.totalram_pages += count << order
 
-    def after_free_all(self, sim: Simulation) -> None:
+    def after_free_all(self, m: Machine) -> None:
         pass
 
-    def on_alloc(self, sim: Simulation, pfn: int, order: int) -> None:
+    def on_alloc(self, m: Machine, pfn: int, order: int) -> None:
         pass
 
-    def on_free(self, sim: Simulation, pfn: int, order: int) -> None:
+    def on_free(self, m: Machine, pfn: int, order: int) -> None:
         pass
 
-    def on_trim(self, sim: Simulation, pfn: int, order: int, nr_pages: int) -> None:
+    def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         pass
 
-    def at_step(self, sim: Simulation, step: str) -> None:
+    def at_step(self, m: Machine, step: str) -> None:
         pass
 
-    def init_runtime(self, sim: Simulation) -> None:
+    def init_runtime(self, m: Machine) -> None:
         pass
 
-    def page_ext_bytes_per_page(self, sim: Simulation) -> int:
+    def page_ext_bytes_per_page(self, m: Machine) -> int:
         return 0
 
-    def describe_metadata(self, sim: Simulation, pfn: int, shadow: int | None,
+    def buddy_metadata_pages(self) -> int:
+        return 0
+
+    def describe_metadata(self, m: Machine, pfn: int, shadow: int | None,
                           origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]:
         return shadow, origin, {"metadata_in": self.metadata_in if shadow is not None else None}
 
-    def virtual_layout(self, sim: Simulation) -> VirtualLayout | None:
+    def virtual_layout(self, m: Machine) -> VirtualLayout | None:
         return None
 
-    def check(self, sim: Simulation) -> list[str]:
+    def check(self, m: Machine) -> list[str]:
         return []
 
     def state_tuple(self) -> tuple[Any, ...]:
@@ -108,9 +138,9 @@ class NoMetadata(StrategyBase):
     """CONFIG_KMSAN off (sanitizer none or kasan): struct page stays 64 bytes."""
 
 
-def has_metadata(sim: Simulation, pfn: int) -> bool:
+def has_metadata(m: Machine, pfn: int) -> bool:
     """Whether pfn is a data page with shadow and origin (kmsan_get_metadata != NULL)."""
-    ext = sim.kmsan.get(pfn)
+    ext = m.kmsan.get(pfn)
     if ext is None:
         return False
     value = ext[2]
@@ -121,8 +151,8 @@ def has_metadata(sim: Simulation, pfn: int) -> bool:
     return False
 
 
-def is_metadata(sim: Simulation, pfn: int) -> bool:
-    ext = sim.kmsan.get(pfn)
+def is_metadata(m: Machine, pfn: int) -> bool:
+    ext = m.kmsan.get(pfn)
     if ext is None:
         return False
     value = ext[2]
@@ -131,18 +161,18 @@ def is_metadata(sim: Simulation, pfn: int) -> bool:
     return not isinstance(value, MetaLink | Blind)
 
 
-def kmsan_alloc_page_check(sim: Simulation, pfn: int, order: int) -> None:
+def kmsan_alloc_page_check(m: Machine, pfn: int, order: int) -> None:
     """mm/kmsan/hooks.c: kmsan_alloc_page() writes the metadata with no NULL check."""
     for p in (pfn, pfn + (1 << order) - 1):
-        if not has_metadata(sim, p):
-            sim.counters.no_metadata_allocs += 1
-            sim.kmsan.assign(pfn, pfn + (1 << order), Blind("allocated without metadata"))
-            sim.log(f"BUG: KMSAN: kmsan_alloc_page: no metadata for pfn {pfn:#x} order {order} "
-                    "(the kernel would oops here)", "bug", pfn, 1 << order)
+        if not has_metadata(m, p):
+            m.counters.no_metadata_allocs += 1
+            m.kmsan.assign(pfn, pfn + (1 << order), Blind("allocated without metadata"))
+            m.log(f"BUG: KMSAN: kmsan_alloc_page: no metadata for pfn {pfn:#x} order {order} "
+                  "(the kernel would oops here)", "bug", pfn, 1 << order)
             return
 
 
-def record_future_ranges(sim: Simulation) -> list[tuple[int, int]]:
+def record_future_ranges(m: Machine) -> list[tuple[int, int]]:
     """mm/kmsan/init.c: kmsan_record_future_shadow_range() over the reserved ranges,
     .data and NODE_DATA; returns physical [start, end) byte ranges, page aligned.
 
@@ -165,41 +195,41 @@ def record_future_ranges(sim: Simulation) -> list[tuple[int, int]]:
             pair[1], pair[2] = min(nstart, cstart), max(nend, cend)
             return
         if len(pairs) == NUM_FUTURE_RANGES:
-            sim.log("KMSAN: WARNING: future_index == NUM_FUTURE_RANGES", "warn")
+            m.log("KMSAN: WARNING: future_index == NUM_FUTURE_RANGES", "warn")
             return
         pairs.append([space, nstart, nend])
 
-    for region in sim.memblock.reserved.regions:
+    for region in m.memblock.reserved.regions:
         record(0, region.base, region.end)
-    record(1, sim.boot_state.data_start, sim.boot_state.data_end)
-    for _nid, addr in sorted(sim.boot_state.node_data.items()):
+    record(1, m.boot_state.data_start, m.boot_state.data_end)
+    for _nid, addr in sorted(m.boot_state.node_data.items()):
         record(0, addr, addr + 0x4000)
     return [(s, e) for _, s, e in pairs]
 
 
-def alloc_meta_for_range(sim: Simulation, start: int, end: int) -> None:
+def alloc_meta_for_range(m: Machine, start: int, end: int) -> None:
     """mm/kmsan/init.c: kmsan_init_alloc_meta_for_range(): two range-sized memblock_alloc()s."""
     size = end - start
-    shadow = sim.mb_alloc(size, PAGE_SIZE, "kmsan_init_shadow (shadow)",
-                          caller="kmsan_init_alloc_meta_for_range")
-    origin = sim.mb_alloc(size, PAGE_SIZE, "kmsan_init_shadow (origin)",
-                          caller="kmsan_init_alloc_meta_for_range")
+    shadow = m.mb_alloc(size, PAGE_SIZE, "kmsan_init_shadow (shadow)",
+                        caller="kmsan_init_alloc_meta_for_range")
+    origin = m.mb_alloc(size, PAGE_SIZE, "kmsan_init_shadow (origin)",
+                        caller="kmsan_init_alloc_meta_for_range")
     first, last = pfn_down(start), pfn_up(end)
     if shadow is None or origin is None:
         # v6.14+ panics (memblock_alloc_or_panic); older kernels dereference NULL.
-        sim.counters.meta_alloc_failures += 1
-        sim.kmsan.assign(first, last, Blind("kmsan_init_shadow: memblock_alloc failed"))
-        sim.log(f"Kernel panic - not syncing: kmsan_init_alloc_meta_for_range: Failed to allocate "
-                f"{size} bytes", "bug", first, last - first)
+        m.counters.meta_alloc_failures += 1
+        m.kmsan.assign(first, last, Blind("kmsan_init_shadow: memblock_alloc failed"))
+        m.log(f"Kernel panic - not syncing: kmsan_init_alloc_meta_for_range: Failed to allocate "
+              f"{size} bytes", "bug", first, last - first)
         return
     s, o = pfn_down(shadow), pfn_down(origin)
-    sim.kmsan.assign(first, last, MetaLink(s - first, o - first, "kmsan_init_shadow"))
-    sim.kmsan.assign(s, s + last - first, MetaBacking(MetaRole.SHADOW, first - s, "kmsan_init_shadow"))
-    sim.kmsan.assign(o, o + last - first, MetaBacking(MetaRole.ORIGIN, first - o, "kmsan_init_shadow"))
-    sim.log(f"kmsan: metadata for [mem {start:#x}-{end - 1:#x}]: shadow at {shadow:#x}, "
-            f"origin at {origin:#x}", "meta", first, last - first)
+    m.kmsan.assign(first, last, MetaLink(s - first, o - first, "kmsan_init_shadow"))
+    m.kmsan.assign(s, s + last - first, MetaBacking(MetaRole.SHADOW, first - s, "kmsan_init_shadow"))
+    m.kmsan.assign(o, o + last - first, MetaBacking(MetaRole.ORIGIN, first - o, "kmsan_init_shadow"))
+    m.log(f"kmsan: metadata for [mem {start:#x}-{end - 1:#x}]: shadow at {shadow:#x}, "
+          f"origin at {origin:#x}", "meta", first, last - first)
 
 
-def init_shadow_for_reserved(sim: Simulation) -> None:
-    for start, end in record_future_ranges(sim):
-        alloc_meta_for_range(sim, start, end)
+def init_shadow_for_reserved(m: Machine) -> None:
+    for start, end in record_future_ranges(m):
+        alloc_meta_for_range(m, start, end)

@@ -16,14 +16,12 @@ KASAN slot is about 8 PB.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kmsan_tui.model.constants import PAGE_SHIFT, PAGE_SIZE, pfn_down, pfn_up
+from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaLink, MetaRole
 from kmsan_tui.model.strategies.base import StrategyBase, VirtualLayout
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
 
 KASAN_SLOT_4LEVEL = 0xFFFFEC0000000000
 KASAN_SLOT_4LEVEL_SIZE = 16 << 40
@@ -42,47 +40,47 @@ class FixedStrategy(StrategyBase):
         self.backing_pages = 0
         self.mapping_pagetable_pages = 0
 
-    def virtual_layout(self, sim: Simulation) -> VirtualLayout:
-        span = -(-(sim.max_pfn << PAGE_SHIFT) // SZ_1G) * SZ_1G
+    def virtual_layout(self, m: Machine) -> VirtualLayout:
+        span = -(-(m.max_pfn << PAGE_SHIFT) // SZ_1G) * SZ_1G
         fits4 = span <= KASAN_SLOT_4LEVEL_SIZE // 2
         fits5 = span <= KASAN_SLOT_5LEVEL_SIZE // 2
-        if sim.layout.paging_levels == 5:
+        if m.layout.paging_levels == 5:
             base, slot = KASAN_SLOT_5LEVEL, "5-level KASAN slot (8 PB)"
             half = KASAN_SLOT_5LEVEL_SIZE // 2
         else:
             base, slot = KASAN_SLOT_4LEVEL, "4-level KASAN slot (16 TB)"
             half = KASAN_SLOT_4LEVEL_SIZE // 2
-        return VirtualLayout(base, base + half, span, fits4, fits5, sim.layout.paging_levels, slot)
+        return VirtualLayout(base, base + half, span, fits4, fits5, m.layout.paging_levels, slot)
 
-    def init_shadow(self, sim: Simulation) -> None:
-        layout = self.virtual_layout(sim)
+    def init_shadow(self, m: Machine) -> None:
+        layout = self.virtual_layout(m)
         fits = layout.fits_5level if layout.paging_levels == 5 else layout.fits_4level
-        sim.log(f"kmsan: fixed shadow [{layout.shadow_start:#x}-"
-                f"{layout.shadow_start + layout.size_each - 1:#x}], origin "
-                f"[{layout.origin_start:#x}-{layout.origin_start + layout.size_each - 1:#x}] "
-                f"({layout.size_each >> 30} GiB each, {layout.slot}"
-                f"{'' if fits else ': DOES NOT FIT'})", "meta")
-        for node in sim.layout.nodes:
-            self._back_node(sim, node.nid, node.start, node.end)
+        m.log(f"kmsan: fixed shadow [{layout.shadow_start:#x}-"
+              f"{layout.shadow_start + layout.size_each - 1:#x}], origin "
+              f"[{layout.origin_start:#x}-{layout.origin_start + layout.size_each - 1:#x}] "
+              f"({layout.size_each >> 30} GiB each, {layout.slot}"
+              f"{'' if fits else ': DOES NOT FIT'})", "meta")
+        for node in m.layout.nodes:
+            self._back_node(m, node.nid, node.start, node.end)
 
-    def _back_node(self, sim: Simulation, nid: int, start: int, end: int) -> None:
+    def _back_node(self, m: Machine, nid: int, start: int, end: int) -> None:
         memory = [(pfn_up(max(r.base, start)), pfn_down(min(r.end, end)))
-                  for r in sim.memblock.memory.regions if r.base < end and r.end > start]
+                  for r in m.memblock.memory.regions if r.base < end and r.end > start]
         memory = [(s, e) for s, e in memory if e > s]
         present = sum(e - s for s, e in memory)
         need = -(-2 * present // 3)  # backing B for data D = present - B, with B >= 2D
         pieces: list[tuple[int, int]] = []
         # Take free memory top-down, one memblock allocation per free range.
-        for fstart, fend, _ in sorted(sim.memblock.free_ranges(nid=nid), key=lambda r: -r[0]):
+        for fstart, fend, _ in sorted(m.memblock.free_ranges(nid=nid), key=lambda r: -r[0]):
             if need <= 0:
                 break
             first, last = pfn_up(max(fstart, start)), pfn_down(min(fend, end))
             take = min(need, last - first)
             if take <= 0:
                 continue
-            base = sim.mb_alloc(take * PAGE_SIZE, PAGE_SIZE, OWNER, min_addr=first * PAGE_SIZE,
-                                max_addr=last * PAGE_SIZE, nid=nid, api="alloc_exact_nid_raw",
-                                caller="kmsan_init_shadow")
+            base = m.mb_alloc(take * PAGE_SIZE, PAGE_SIZE, OWNER, min_addr=first * PAGE_SIZE,
+                              max_addr=last * PAGE_SIZE, nid=nid, api="alloc_exact_nid_raw",
+                              caller="kmsan_init_shadow")
             if base is None:
                 continue
             pieces.append((pfn_down(base), pfn_down(base) + take))
@@ -96,17 +94,17 @@ class FixedStrategy(StrategyBase):
         backing = _flatten(pieces)
         shadow_pool = _take(backing, 0, total_data)
         origin_pool = _take(backing, total_data, total_data)
-        self._link(sim, data, shadow_pool, origin_pool)
+        self._link(m, data, shadow_pool, origin_pool)
         # The mapping itself: one PMD page per GiB of shadow and of origin (2 MiB pages).
         pt = -(-(total_data * PAGE_SIZE) // SZ_1G) * 2
-        if pt and sim.mb_alloc(pt * PAGE_SIZE, PAGE_SIZE, "kmsan fixed mapping page tables",
-                               nid=nid, caller="kmsan_init_shadow") is not None:
+        if pt and m.mb_alloc(pt * PAGE_SIZE, PAGE_SIZE, "kmsan fixed mapping page tables",
+                             nid=nid, caller="kmsan_init_shadow") is not None:
             self.mapping_pagetable_pages += pt
-            sim.counters.pagetable_pages += pt
-        sim.log(f"kmsan: node {nid}: {self.backing_pages} backing pages for {total_data} data "
-                "pages", "meta")
+            m.counters.pagetable_pages += pt
+        m.log(f"kmsan: node {nid}: {self.backing_pages} backing pages for {total_data} data "
+              "pages", "meta")
 
-    def _link(self, sim: Simulation, data: list[tuple[int, int]],
+    def _link(self, m: Machine, data: list[tuple[int, int]],
               shadow: list[tuple[int, int]], origin: list[tuple[int, int]]) -> None:
         si = oi = 0
         soff = ooff = 0
@@ -114,16 +112,16 @@ class FixedStrategy(StrategyBase):
             pfn = dstart
             while pfn < dend:
                 if si >= len(shadow) or oi >= len(origin):
-                    sim.kmsan.assign(pfn, dend, Blind("fixed: not enough memory for backing"))
-                    sim.counters.meta_alloc_failures += 1
+                    m.kmsan.assign(pfn, dend, Blind("fixed: not enough memory for backing"))
+                    m.counters.meta_alloc_failures += 1
                     break
                 s_start, s_end = shadow[si]
                 o_start, o_end = origin[oi]
                 n = min(dend - pfn, s_end - s_start - soff, o_end - o_start - ooff)
                 spfn, opfn = s_start + soff, o_start + ooff
-                sim.kmsan.assign(pfn, pfn + n, MetaLink(spfn - pfn, opfn - pfn, OWNER))
-                sim.kmsan.assign(spfn, spfn + n, FixedBacking(MetaRole.SHADOW, pfn - spfn))
-                sim.kmsan.assign(opfn, opfn + n, FixedBacking(MetaRole.ORIGIN, pfn - opfn))
+                m.kmsan.assign(pfn, pfn + n, MetaLink(spfn - pfn, opfn - pfn, OWNER))
+                m.kmsan.assign(spfn, spfn + n, FixedBacking(MetaRole.SHADOW, pfn - spfn))
+                m.kmsan.assign(opfn, opfn + n, FixedBacking(MetaRole.ORIGIN, pfn - opfn))
                 pfn += n
                 soff += n
                 ooff += n
@@ -132,9 +130,9 @@ class FixedStrategy(StrategyBase):
                 if ooff == o_end - o_start:
                     oi, ooff = oi + 1, 0
 
-    def describe_metadata(self, sim: Simulation, pfn: int, shadow: int | None,
+    def describe_metadata(self, m: Machine, pfn: int, shadow: int | None,
                           origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]:
-        layout = self.virtual_layout(sim)
+        layout = self.virtual_layout(m)
         extra: dict[str, Any] = {"metadata_in": self.metadata_in if shadow is not None else None}
         if shadow is not None:
             extra["shadow_vaddr"] = layout.shadow_start + (pfn << PAGE_SHIFT)

@@ -1,0 +1,413 @@
+"""The machine: the kernel's memory state and the kernel-level operations on it.
+
+One ``Machine`` is what a booting kernel has: memblock, the zones and their free
+areas, who owns which pages, the KMSAN metadata map, counters and the console log,
+plus the calls that change them under the kernel's names (``memblock_alloc``,
+``__alloc_pages``, ``__free_pages``, ``__free_pages_core``...). Boot steps,
+strategies, metrics, invariants and workloads take a Machine; stepping, digests and
+the public API live in the thin ``Simulation`` facade above it.
+
+State lives in a few extent structures (DESIGN.md): memblock's region arrays, each
+zone's buddy free lists (runs of blocks), an owner map (who reserved or allocated a
+pfn range) and the KMSAN metadata map. A page's state is looked up, never stored per
+page, so a 16 TiB machine boots in seconds.
+
+The KMSAN strategy is not known here: the allocator calls the ``KmsanHooks`` it was
+given on every allocation and free (mm/kmsan/hooks.c: kmsan_alloc_page(),
+kmsan_free_page()), as the kernel calls its hooks.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from kmsan_tui.model.buddy import BadPage, Zone
+from kmsan_tui.model.constants import (
+    MAX_DMA32_PFN,
+    MAX_DMA_PFN,
+    PAGE_SHIFT,
+    PAGES_PER_SECTION,
+    MigrateType,
+    pfn_down,
+    pfn_up,
+)
+from kmsan_tui.model.events import Event
+from kmsan_tui.model.extents import ExtentMap
+from kmsan_tui.model.layout_types import KernelConfig, KernelImage, Layout
+from kmsan_tui.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, Memblock
+from kmsan_tui.model.metadata import MetaValue
+
+ZONE_NAMES = ("DMA", "DMA32", "Normal")
+
+
+class KmsanHooks(Protocol):
+    """What the page allocator calls on every allocation and free (mm/kmsan/hooks.c)."""
+
+    def on_alloc(self, m: Machine, pfn: int, order: int) -> None:
+        """kmsan_alloc_page(): at the end of __alloc_pages()."""
+
+    def on_free(self, m: Machine, pfn: int, order: int) -> None:
+        """kmsan_free_page(): before the block goes back to the free lists."""
+
+    def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
+        """make_alloc_exact(): the tail of a block past nr_pages is freed."""
+
+
+@dataclass(slots=True)
+class Counters:
+    """Running totals the metrics report (all in pages unless named otherwise)."""
+
+    totalram_pages: int = 0  # mm: _totalram_pages (what memblock_free_all accounted)
+    memblock_freed_pages: int = 0  # pages memblock_free_all passed to memblock_free_pages
+    backfill_walked: int = 0  # lazy: struct pages visited by the back-fill walk
+    backfill_blocks: int = 0  # lazy: allocated blocks given metadata after the fact
+    vmap_repaired: int = 0  # lazy: vmap ranges whose shadow mapping had to be redone
+    meta_alloc_failures: int = 0  # metadata allocations that failed
+    no_metadata_allocs: int = 0  # kmsan_alloc_page() on a page without metadata
+    bad_pages: int = 0
+    workload_ops: int = 0
+    workload_failures: int = 0
+    vmap_areas: int = 0  # vmap ranges created so far
+    pagetable_pages: int = 0
+
+
+@dataclass(slots=True)
+class LiveAllocations:
+    """Buddy allocations a workload may free, with O(1) random removal."""
+
+    pfns: list[int] = field(default_factory=list)
+    index: dict[int, int] = field(default_factory=dict)
+
+    def add(self, pfn: int) -> None:
+        self.index[pfn] = len(self.pfns)
+        self.pfns.append(pfn)
+
+    def remove(self, pfn: int) -> None:
+        i = self.index.pop(pfn)
+        last = self.pfns.pop()
+        if last != pfn:
+            self.pfns[i] = last
+            self.index[last] = i
+
+    def __len__(self) -> int:
+        return len(self.pfns)
+
+
+@dataclass(slots=True)
+class BootState:
+    """Addresses early steps hand to later ones (NODE_DATA, .data, page tables)."""
+
+    node_data: dict[int, int] = field(default_factory=dict)
+    data_start: int = 0
+    data_end: int = 0
+    vmalloc_pgtable_pages: list[int] = field(default_factory=list)
+
+
+class NoHooks:
+    """A kernel without CONFIG_KMSAN: the allocator calls nothing."""
+
+    def on_alloc(self, m: Machine, pfn: int, order: int) -> None:
+        pass
+
+    def on_free(self, m: Machine, pfn: int, order: int) -> None:
+        pass
+
+    def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
+        pass
+
+
+class Machine:
+    """Memblock, zones, owners and KMSAN metadata of one booting kernel."""
+
+    def __init__(self, layout: Layout, seed: int = 0, *, hooks: KmsanHooks | None = None,
+                 struct_page_size: int = 64) -> None:
+        """A machine before the first boot step: memblock empty, no zones.
+
+        ``hooks`` is called on every buddy allocation and free; ``struct_page_size``
+        is sizeof(struct page) in this kernel build (80 with KMSAN's pointers).
+        """
+        self.layout = layout
+        self.config: KernelConfig = layout.kernel
+        self.image: KernelImage = self.config.image()
+        self.rng = np.random.Generator(np.random.PCG64(seed))
+        self.hooks: KmsanHooks = hooks if hooks is not None else NoHooks()
+        self.struct_page_size = struct_page_size
+        self.memblock = Memblock(debug=True)
+        self.zones: list[Zone] = []
+        self._zone_starts: list[int] = []
+        self._zonelists: dict[int, list[Zone]] = {}  # build_all_zonelists(), per node
+        self.owners: ExtentMap[str] = ExtentMap()
+        self.kmsan: ExtentMap[MetaValue] = ExtentMap()
+        self.counters = Counters()
+        self.events: list[Event] = []
+        self.live = LiveAllocations()
+        self.handed_over = False  # memblock_free_all() has run
+        self.kmsan_enabled = False  # kmsan_init_runtime() has run
+        self.slab_ready = False  # kmem_cache_init() has run
+        self.boot_state = BootState()
+        self.step_name = ""  # the init call running now: it tags the log lines
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Machine:
+        """An independent checkpoint in O(extents): immutable parts are shared.
+
+        The layout, the config, the image and every Event and metadata value are
+        frozen; only containers are copied (zones and memblock by their own fast copies).
+        """
+        new = Machine.__new__(Machine)
+        memo[id(self)] = new
+        shared = {"layout", "config", "image"}
+        for key, value in self.__dict__.items():
+            if key in shared:
+                new.__dict__[key] = value
+            elif key == "events":
+                new.events = list(value)
+            else:
+                new.__dict__[key] = copy.deepcopy(value, memo)
+        return new
+
+    @property
+    def kmsan_active(self) -> bool:
+        """CONFIG_KMSAN: whether a metadata strategy applies (sanitizer kmsan)."""
+        return self.config.sanitizer == "kmsan"
+
+    # ---------------------------------------------------------------- the log
+
+    def log(self, text: str, kind: str = "log", pfn: int | None = None, nr_pages: int = 0) -> None:
+        """One console line (printk), tagged with the running init call."""
+        self.events.append(Event(self.step_name or "boot", text, kind, pfn, nr_pages))
+
+    def drain_memblock_log(self) -> None:
+        """Move memblock=debug lines memblock printed into the console log."""
+        if self.memblock.log:
+            for line in self.memblock.log:
+                self.events.append(Event(self.step_name, line, "memblock"))
+            self.memblock.log.clear()
+
+    # ---------------------------------------------------------------- memblock
+
+    def own(self, base: int, size: int, owner: str) -> None:
+        """Record who holds the pages covering [base, base+size) (page granular)."""
+        if size > 0:
+            self.owners.assign(pfn_down(base), pfn_up(base + size), owner)
+
+    def mb_reserve(self, base: int, size: int, owner: str, caller: str | None = None) -> None:
+        """memblock_reserve(), recorded as ``owner``'s."""
+        self.memblock.reserve(base, size, caller=caller or owner)
+        self.drain_memblock_log()
+        self.own(base, size, owner)
+
+    def mb_alloc(self, size: int, align: int, owner: str, *, min_addr: int = 0,
+                 max_addr: int = MEMBLOCK_ALLOC_ACCESSIBLE, nid: int = NUMA_NO_NODE,
+                 api: str = "alloc_try_nid", caller: str | None = None) -> int | None:
+        """A memblock allocation through one of the kernel's entry points, recorded as
+        owner's; None (and a warning line) when memblock has no room."""
+        fn = getattr(self.memblock, api)
+        if api == "phys_alloc_range":
+            addr = fn(size, align, min_addr, max_addr, caller=caller or owner)
+        else:
+            addr = fn(size, align, min_addr, max_addr, nid, caller=caller or owner)
+        self.drain_memblock_log()
+        if addr is None:
+            self.log(f"{owner}: Failed to allocate {size} bytes align={align:#x} nid={nid}",
+                     "warn")
+            return None
+        self.own(addr, size, owner)
+        return int(addr)
+
+    def mb_phys_free(self, base: int, size: int, caller: str) -> None:
+        """memblock_phys_free(): give a range back before the hand-over."""
+        self.memblock.phys_free(base, size, caller=caller)
+        self.drain_memblock_log()
+        # Partially freed pages stay owned: memblock_free_all only frees whole free pages.
+        first, last = pfn_up(base), pfn_down(base + size)
+        if last > first:
+            self.owners.remove(first, last)
+
+    def region_nid(self, base: int, nid: int) -> int:
+        """The node of a memblock region: its own nid, or the layout's node at ``base``."""
+        if 0 <= nid < 1024:
+            return nid
+        return self.node_of_pfn(base >> PAGE_SHIFT)
+
+    def node_of_pfn(self, pfn: int) -> int:
+        """The layout's node holding pfn (the last node past the end)."""
+        addr = pfn << PAGE_SHIFT
+        for node in self.layout.nodes:
+            if node.start <= addr < node.end:
+                return node.nid
+        return self.layout.nodes[-1].nid
+
+    def present_sections(self, nid: int | None = None) -> int:
+        """Memory sections with present pages (of node ``nid``; of every node when None).
+
+        mm/sparse.c: memblocks_present() marks each section a memblock.memory region
+        touches. Counted from the regions' section spans, not section by section.
+        """
+        spans: list[tuple[int, int]] = []
+        for r in self.memblock.memory.regions:
+            if nid is not None and self.region_nid(r.base, r.nid) != nid:
+                continue
+            first, last = pfn_up(r.base), pfn_down(r.end)
+            if last > first:
+                spans.append((first // PAGES_PER_SECTION, (last - 1) // PAGES_PER_SECTION + 1))
+        count, reach = 0, -1
+        for lo, hi in sorted(spans):  # the union of the spans (regions are sorted already)
+            lo = max(lo, reach)
+            if hi > lo:
+                count += hi - lo
+            reach = max(reach, hi)
+        return count
+
+    @property
+    def max_pfn(self) -> int:
+        """The end of RAM (memblock's, or the firmware map's before memblock knows it)."""
+        if self.memblock.memory.regions:
+            return pfn_down(self.memblock.end_of_DRAM())
+        return pfn_up(max(e.end + 1 for e in self.layout.e820 if e.type == "usable"))
+
+    @property
+    def present_pages(self) -> int:
+        """Whole pages of memblock.memory."""
+        return sum(max(0, pfn_down(r.end) - pfn_up(r.base)) for r in self.memblock.memory.regions)
+
+    # ---------------------------------------------------------------- zones
+
+    def build_zones(self) -> None:
+        """mm/mm_init.c: free_area_init(): zone spans per node from memblock.memory."""
+        self.zones = []
+        bounds = ((0, MAX_DMA_PFN), (MAX_DMA_PFN, MAX_DMA32_PFN), (MAX_DMA32_PFN, 1 << 52))
+        for node in self.layout.nodes:
+            ranges = [(pfn_up(r.base), pfn_down(r.end)) for r in self.memblock.memory.regions
+                      if self.region_nid(r.base, r.nid) == node.nid]
+            ranges = [(s, e) for s, e in ranges if e > s]
+            if not ranges:
+                continue
+            for name, (lo, hi) in zip(ZONE_NAMES, bounds, strict=True):
+                present = [(max(s, lo), min(e, hi)) for s, e in ranges if s < hi and e > lo]
+                if not present:
+                    continue
+                zone = Zone(node.nid, name, present[0][0], present[-1][1], present,
+                            pageblock_order=self.config.pageblock_order)
+                self.zones.append(zone)
+        self.zones.sort(key=lambda z: z.start_pfn)
+        self._zone_starts = [z.start_pfn for z in self.zones]
+        self._zonelists = {}
+
+    def zone_of(self, pfn: int) -> Zone | None:
+        """page_zone(): the zone whose span holds pfn, or None."""
+        i = bisect_right(self._zone_starts, pfn) - 1
+        if i >= 0 and pfn < self.zones[i].end_pfn:
+            return self.zones[i]
+        return None
+
+    def zonelist(self, nid: int = 0) -> list[Zone]:
+        """mm/page_alloc.c: build_zonelists(): nearest node first, each node's zones high to low."""
+        cached = self._zonelists.get(nid)
+        if cached is None:
+            nids = sorted({z.nid for z in self.zones}, key=lambda n: (abs(n - nid), n))
+            cached = [zone for n in nids for zone in
+                      sorted((z for z in self.zones if z.nid == n), key=lambda z: -z.start_pfn)]
+            self._zonelists[nid] = cached
+        return cached
+
+    # ---------------------------------------------------------------- buddy
+
+    def alloc_pages_raw(self, order: int, migratetype: MigrateType, nid: int = 0) -> int | None:
+        """__alloc_pages() without the KMSAN hook (what metadata allocations use)."""
+        for zone in self.zonelist(nid):
+            pfn = zone.alloc_pages(order, migratetype)
+            if pfn is not None:
+                return pfn
+        return None
+
+    def alloc_pages(self, order: int, migratetype: MigrateType, owner: str, nid: int = 0,
+                    slab: bool = False, track: bool = False, quiet: bool = False) -> int | None:
+        """__alloc_pages() followed by kmsan_alloc_page().
+
+        ``track`` puts the block among the allocations a workload may free.
+        """
+        pfn = self.alloc_pages_raw(order, migratetype, nid)
+        if pfn is None:
+            if not quiet:
+                self.log(f"{owner}: page allocation failure: order:{order}, "
+                         f"mode:{migratetype.label}", "warn")
+            return None
+        self.owners.assign(pfn, pfn + (1 << order), f"slab:{owner}" if slab else owner)
+        if track:
+            self.live.add(pfn)
+        self.hooks.on_alloc(self, pfn, order)
+        if not quiet:
+            self.log(f"{owner}: alloc_pages order:{order} {migratetype.label} -> pfn {pfn:#x}",
+                     "alloc", pfn, 1 << order)
+        return pfn
+
+    def trim_exact(self, pfn: int, order: int, nr_pages: int) -> None:
+        """mm/page_alloc.c: make_alloc_exact(): keep nr_pages, free the rest of the block."""
+        if nr_pages >= 1 << order:
+            return
+        zone = self.zone_of(pfn)
+        assert zone is not None
+        zone.make_alloc_exact(pfn, nr_pages)
+        self.owners.remove(pfn + nr_pages, pfn + (1 << order))
+        self.hooks.on_trim(self, pfn, order, nr_pages)
+
+    def free_pages(self, pfn: int, quiet: bool = False) -> bool:
+        """__free_pages() of a block this machine allocated; a bad free is reported, not applied."""
+        zone = self.zone_of(pfn)
+        block = zone.allocated_block(pfn) if zone else None
+        if zone is None or block is None or block[0] != pfn:
+            self.counters.bad_pages += 1
+            self.log(str(BadPage(pfn, "freeing a page that is not allocated")), "bug", pfn, 1)
+            return False
+        order = block[1]
+        self.hooks.on_free(self, pfn, order)
+        try:
+            zone.free_pages(pfn, order)
+        except BadPage as exc:
+            self.counters.bad_pages += 1
+            self.log(str(exc), "bug", pfn, 1 << order)
+            return False
+        self.owners.remove(pfn, pfn + (1 << order))
+        if pfn in self.live.index:
+            self.live.remove(pfn)
+        if not quiet:
+            self.log(f"free_pages pfn {pfn:#x} order:{order}", "free", pfn, 1 << order)
+        return True
+
+    def free_pages_core(self, pfn: int, order: int, count: int = 1, stride: int | None = None) -> None:
+        """mm/page_alloc.c: __free_pages_core() for memblock's hand-over, run by run."""
+        size = 1 << order
+        step = stride or size
+        zone = self.zone_of(pfn)
+        assert zone is not None, f"pfn {pfn:#x} is in no zone"
+        last = pfn + (count - 1) * step
+        if last + size <= zone.end_pfn:
+            zone.free_pages_core(pfn, order, count, step)
+            return
+        # A run that crosses into the next zone is handed over zone by zone.
+        done = 0
+        while done < count:
+            start = pfn + done * step
+            zone = self.zone_of(start)
+            assert zone is not None
+            n = min(count - done, (zone.end_pfn - size - start) // step + 1)
+            zone.free_pages_core(start, order, n, step)
+            done += n
+
+    # ---------------------------------------------------------------- digest
+
+    def memory_hash(self) -> hashlib.blake2b:
+        """A running hash of memory alone: memblock, zones, owners, the KMSAN map."""
+        h = hashlib.blake2b(digest_size=16)
+        h.update(repr(self.memblock.state_tuple()).encode())
+        for zone in self.zones:
+            h.update(repr(zone.state_tuple()).encode())
+        h.update(repr(list(self.owners)).encode())
+        h.update(repr(list(self.kmsan)).encode())
+        return h
