@@ -101,13 +101,7 @@ def init_mem_mapping(m: Machine, kmsan: MetadataStrategy) -> None:
         m.mb_phys_free(probe, SZ_2M, "memory_map_top_down")
     # One PUD page per 512 GiB and one PMD page per partly mapped GiB (gbpages map the
     # rest): the 4 GiB log machine needs 3 pages.
-    regions = [(r.base, r.end) for r in m.memblock.memory.regions]
-    partial = 0
-    for gib in range(0, -(-top // SZ_1G)):
-        lo, hi = gib * SZ_1G, (gib + 1) * SZ_1G
-        covered = sum(max(0, min(e, hi) - max(s, lo)) for s, e in regions)
-        if 0 < covered < SZ_1G:
-            partial += 1
+    partial = partly_mapped_gigabytes([(r.base, r.end) for r in m.memblock.memory.regions])
     nr = -(-top // (512 * SZ_1G)) + partial
     for _ in range(nr):
         m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (direct map)",
@@ -119,6 +113,28 @@ def init_mem_mapping(m: Machine, kmsan: MetadataStrategy) -> None:
         m.log(f"RAMDISK: [mem {cfg.initrd_addr:#x}-{cfg.initrd_addr + cfg.initrd_size - 1:#x}]")
     # setup_arch(): all RAM is mapped now: allocations may go anywhere.
     m.memblock.set_current_limit(top)
+
+
+def partly_mapped_gigabytes(regions: list[tuple[int, int]]) -> int:
+    """GiB-aligned slots that RAM covers in part: each needs a PMD page (the rest are
+    mapped by 1 GiB pages or not at all). Arithmetic per region, never per GiB.
+
+    ``regions`` are sorted, disjoint [start, end) byte ranges (memblock.memory).
+    """
+    spans: list[list[int]] = []  # touching regions (other nid or flags) cover as one
+    for start, end in regions:
+        if spans and start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], end)
+        elif end > start:
+            spans.append([start, end])
+    touched = full = 0
+    reach = 0  # first slot not yet counted as touched
+    for start, end in spans:
+        lo, hi = max(start // SZ_1G, reach), -(-end // SZ_1G)
+        touched += max(0, hi - lo)
+        reach = max(reach, hi)
+        full += max(0, end // SZ_1G - -(-start // SZ_1G))
+    return touched - full
 
 
 def acpi_boot_table_init(m: Machine, kmsan: MetadataStrategy) -> None:
