@@ -251,10 +251,18 @@ class FreeArea:
             n.fl = fl
         else:
             n = RunNode(pfn, 1, 1 << order, order, SINGLE, fl)
-        if tail:
-            link_tail(fl, n)
+        if tail:  # list_add_tail() / list_add(), inlined: a hot path
+            t = fl.prev
+            n.next = fl
+            n.prev = t
+            t.next = n
+            fl.prev = n
         else:
-            link_head(fl, n)
+            h = fl.next
+            n.prev = fl
+            n.next = h
+            h.prev = n
+            fl.next = n
         fl.nr += 1
         key = pfn >> MAX_PAGE_ORDER
         b = self.buckets.get(key)
@@ -263,6 +271,16 @@ class FreeArea:
             self.bucket_keys = None
         b[pfn] = n
         return n
+
+    def put_block(self, fl: FreeList, pfn: int, tail: bool) -> None:
+        """__add_to_free_list(): one freed block at the tail or head of ``fl``.
+
+        It extends the neighbouring run when it continues the run's pattern (so a
+        run freed back block by block stays one node), else it becomes a SINGLE.
+        """
+        neighbour = fl.prev if tail else fl.next
+        if neighbour.kind <= SINGLE or not self.extend(fl, pfn, 1, 1 << fl.order, tail):
+            self.add_single(fl, pfn, tail)
 
     # ------------------------------------------------------------------- runs
     def extend(self, fl: FreeList, start: int, count: int, stride: int, tail: bool) -> bool:
@@ -343,7 +361,9 @@ class FreeArea:
         fl.nr -= 1
         if n.kind == SINGLE:
             pfn = n.start
-            unlink(n)
+            p, x = n.prev, n.next  # unlink(), inlined: the allocator's hottest path
+            p.next = x
+            x.prev = p
             key = pfn >> MAX_PAGE_ORDER
             b = self.buckets[key]
             del b[pfn]

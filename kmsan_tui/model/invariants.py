@@ -9,6 +9,10 @@
 
 from __future__ import annotations
 
+from kmsan_tui.model.buddy import Zone
+from kmsan_tui.model.constants import MAX_PAGE_ORDER, MigrateType
+from kmsan_tui.model.fallback import PCPTYPES
+from kmsan_tui.model.freearea import NR_MIGRATETYPES, FreeArea, RunNode, overlap_first
 from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import FixedBacking, MetaBacking, MetaPattern
 from kmsan_tui.model.strategies.base import MetadataStrategy
@@ -18,7 +22,7 @@ def check_machine(m: Machine, kmsan: MetadataStrategy) -> list[str]:
     """Every invariant machine ``m`` under strategy ``kmsan`` violates ([] when consistent)."""
     problems: list[str] = []
     for zone in m.zones:
-        problems += [f"zone {zone.nid}/{zone.name}: {p}" for p in zone.check()]
+        problems += [f"zone {zone.nid}/{zone.name}: {p}" for p in check_zone(zone)]
         allocated = sum(1 << o for _p, o, _m in zone.allocated_blocks())
         if zone.nr_free_pages + allocated != zone.managed_pages:
             problems.append(f"zone {zone.nid}/{zone.name}: free {zone.nr_free_pages} + allocated "
@@ -58,3 +62,104 @@ def check_machine(m: Machine, kmsan: MetadataStrategy) -> list[str]:
     if m.handed_over and m.kmsan_active:
         problems += kmsan.check(m)
     return problems
+
+
+# A block or run of blocks for the overlap sweep: (first pfn, count, stride, size, name).
+_Item = tuple[int, int, int, int, str]
+
+
+def check_zone(zone: Zone) -> list[str]:
+    """Every invariant of one zone's buddy allocator violated, one message each.
+
+    Free lists are well formed (FreeArea.check), every block is aligned, inside the
+    zone and on RAM, no two blocks overlap, free blocks are fully coalesced and on
+    their pageblock's type list, free + allocated == managed == handed over, and the
+    pageblock map is sorted and coalesced.
+    """
+    errs = zone.free_area.check()
+    items: list[_Item] = []
+    free_total = 0
+    for mt, row in enumerate(zone.free_area.lists):
+        for o, fl in enumerate(row):
+            size = 1 << o
+            for n in FreeArea.nodes(fl):
+                s, c, st = n.start, n.count, n.stride if n.count > 1 else size
+                where = f"free block {s:#x} order {o} ({MigrateType(mt).label})"
+                free_total += c << o
+                items.append((s, c, st, size, where))
+                errs += _placement_errors(zone, s, c, st, size, where)
+                errs += _free_run_errors(zone, n, mt, where)
+    alloc_total = 0
+    for p, o, amt in zone.allocation_records():
+        size = 1 << o
+        where = f"allocated block {p:#x} order {o}"
+        alloc_total += size
+        items.append((p, 1, size, size, where))
+        if o > MAX_PAGE_ORDER or amt >= NR_MIGRATETYPES:
+            errs.append(f"{where}: bad record (order {o}, migratetype {amt})")
+        errs += _placement_errors(zone, p, 1, size, size, where)
+    errs += _overlaps(items)
+    handed = zone.handed_over_pages
+    if handed != zone.managed_pages:
+        errs.append(f"managed_pages {zone.managed_pages} but {handed} pages handed over")
+    if free_total + alloc_total != zone.managed_pages:
+        errs.append(f"free {free_total} + allocated {alloc_total} != managed {zone.managed_pages}")
+    pb = zone.pageblocks
+    keys = pb.keys
+    if keys[0] != pb.first or any(a >= b for a, b in zip(keys, keys[1:], strict=False)):
+        errs.append("pageblock map keys out of order")
+    if any(a == b for a, b in zip(pb.types, pb.types[1:], strict=False)):
+        errs.append("pageblock map not coalesced")
+    if pb.single != (pb.types[0] if len(pb.types) == 1 else -1):
+        errs.append("pageblock map shortcut stale")
+    return errs
+
+
+def _placement_errors(zone: Zone, start: int, count: int, stride: int, size: int,
+                      where: str) -> list[str]:
+    errs = []
+    if start & (size - 1):
+        errs.append(f"{where}: misaligned")
+    if start < zone.start_pfn or start + (count - 1) * stride + size > zone.end_pfn:
+        errs.append(f"{where}: outside zone")
+    if zone.first_not_present(start, count, stride, size) is not None:
+        errs.append(f"{where}: covers a memory hole")
+    return errs
+
+
+def _overlaps(items: list[_Item]) -> list[str]:
+    """Pairs of blocks or runs that share a page (a sweep by start pfn)."""
+    errs = []
+    items.sort(key=lambda it: it[0])
+    active: list[_Item] = []
+    for it in items:
+        active = [a for a in active if a[0] + (a[1] - 1) * a[2] + a[3] > it[0]]
+        for a in active:
+            if overlap_first(it[0], it[1], it[2], it[3], a[0], a[1], a[2], a[3]) is not None:
+                errs.append(f"{it[4]} overlaps {a[4]}")
+        active.append(it)
+    return errs
+
+
+def _free_run_errors(zone: Zone, n: RunNode, mt: int, where: str) -> list[str]:
+    """A free run's blocks are on their pageblock's type list and have no free buddy
+    they should have merged with (mm/page_alloc.c __free_one_page())."""
+    errs: list[str] = []
+    pb = zone.pageblocks
+    pbo = zone.pageblock_order
+    size = 1 << n.order
+    uniform = pb.uniform(n.start >> pbo, ((n.span_end - 1) >> pbo) + 1)
+    if uniform == mt and n.order == MAX_PAGE_ORDER:
+        return errs  # one type throughout and nothing to coalesce with
+    for k in range(n.count):
+        p = n.start + k * n.stride
+        if uniform != mt and pb.uniform(p >> pbo, ((p + size - 1) >> pbo) + 1) != mt:
+            errs.append(f"{where}: block {p:#x} is not on its pageblock's type list")
+        if n.order < MAX_PAGE_ORDER:
+            hit = zone.free_area.lookup(n.order, p ^ size)
+            if hit is not None:
+                bmt = hit[0].fl.mt
+                refused = n.order >= pbo and bmt != mt and (bmt >= PCPTYPES or mt >= PCPTYPES)
+                if not refused:
+                    errs.append(f"{where}: block {p:#x} not coalesced with its free buddy")
+    return errs

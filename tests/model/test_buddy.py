@@ -12,6 +12,7 @@ import time
 import pytest
 
 from kmsan_tui.model.buddy import BadPage, FreeRun, MigrateType, Zone
+from kmsan_tui.model.invariants import check_zone
 from kmsan_tui.model.vmstat import fragmentation_index, unusable_free_index
 
 M = MigrateType
@@ -36,7 +37,7 @@ def test_expand_keeps_lowest_part_and_lists_upper_halves() -> None:
     assert z.free_list(0, MOV) == [p + 1]
     assert z.free_list(3, MOV) == []
     assert z.allocated_block(p) == (p, 0, MOV)
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_expand_remainders_sit_at_list_heads() -> None:
@@ -59,7 +60,7 @@ def test_freeing_buddies_coalesces_up_to_max_order() -> None:
         assert p is not None
         z.free_pages(p, 0)
     assert z.buddyinfo() == (0,) * 10 + (2,)
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_max_order_blocks_never_merge_further() -> None:
@@ -98,7 +99,7 @@ def test_zone_boundary_stops_merging() -> None:
     assert p == 512
     z.free_pages(p, 0)
     assert z.buddyinfo()[9:] == (1, 1)
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_boot_hand_over_goes_to_tails_in_call_order() -> None:
@@ -116,7 +117,7 @@ def test_boot_hand_over_of_contiguous_pages_merges_to_aligned_chunks() -> None:
     assert z.buddyinfo() == (2, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2)
     assert z.free_list(10, MOV) == [1024, 2048]
     assert z.free_list(0, MOV) == [3, 4090]
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_highatomic_pageblock_does_not_merge_with_movable_buddy() -> None:
@@ -126,7 +127,7 @@ def test_highatomic_pageblock_does_not_merge_with_movable_buddy() -> None:
     assert z.free_list(9, HA) == [0]
     assert z.free_list(9, MOV) == [512]
     assert z.buddyinfo()[10] == 0
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_mergeable_buddy_takes_the_freed_block_type() -> None:
@@ -136,7 +137,7 @@ def test_mergeable_buddy_takes_the_freed_block_type() -> None:
     z.free_pages_core(512, 9)  # MOVABLE half merges and retypes the UNMOVABLE buddy
     assert z.free_list(10, MOV) == [0]
     assert z.pageblock_migratetype(0) == MOV
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 # ----------------------------------------------------------------- fallback
@@ -152,7 +153,7 @@ def test_unmovable_request_rips_apart_the_biggest_movable_block() -> None:
     assert z.free_list(0, U) == [1]
     assert z.free_list(10, MOV) == [1024, 2048, 3072]
     assert z.allocated_block(0) == (0, 0, U)
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_small_movable_request_steals_without_retyping() -> None:
@@ -164,7 +165,7 @@ def test_small_movable_request_steals_without_retyping() -> None:
     assert z.pageblock_migratetype(0) == U
     assert z.free_list(2, U) == [12]
     assert z.free_list(0, U) == [9]
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_claim_below_pageblock_order_retypes_a_half_free_pageblock() -> None:
@@ -177,7 +178,7 @@ def test_claim_below_pageblock_order_retypes_a_half_free_pageblock() -> None:
     assert z.pageblock_migratetype(0) == U
     assert z.free_list(7, U) == [384]
     assert z.nr_free_by_type()[MOV] == [0] * 11
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_claim_below_pageblock_order_refused_for_a_movable_pageblock() -> None:
@@ -190,7 +191,7 @@ def test_claim_below_pageblock_order_refused_for_a_movable_pageblock() -> None:
     assert z.alloc_pages(0, U) == movable[3]
     assert z.pageblock_migratetype(0) == MOV
     assert z.nr_free_by_type()[MOV][:5] == [1, 1, 1, 1, 1]
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_nofragment_neither_claims_small_blocks_nor_steals() -> None:
@@ -230,7 +231,7 @@ def _refused(z: Zone, call: object, reason: str) -> BadPage:
         call()  # type: ignore[operator]
     assert info.value.reason == reason
     assert z.state_tuple() == before
-    assert z.check() == []
+    assert check_zone(z) == []
     return info.value
 
 
@@ -327,7 +328,7 @@ def test_order0_split_of_a_run_head_merges_back_into_the_run() -> None:
         assert p is not None
         z.free_pages(p, 0)
     assert z.state_tuple() == before
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_a_run_splits_where_a_middle_block_merges_away() -> None:
@@ -339,7 +340,7 @@ def test_a_run_splits_where_a_middle_block_merges_away() -> None:
         FreeRun(6144, 7, 2048, 9, MOV),
     ]
     assert z.free_list(10, MOV) == [4096]
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_booting_16_tib_contiguous_is_fast_and_small() -> None:
@@ -405,7 +406,7 @@ def test_set_pageblock_migratetype_moves_free_pages_to_new_lists() -> None:
     assert z.free_list(9, R) == [0]
     assert z.free_list(9, MOV) == []
     assert z.pageblock_migratetype(700) == MOV
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_isolating_half_of_a_free_max_order_block_splits_it() -> None:
@@ -415,7 +416,7 @@ def test_isolating_half_of_a_free_max_order_block_splits_it() -> None:
     assert z.free_list(9, ISO) == [512]
     z.set_pageblock_migratetype(512, MOV)
     assert z.free_list(10, MOV) == [0]
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 # -------------------------------------------------------- queries and copies
@@ -462,7 +463,7 @@ def test_make_alloc_exact_keeps_pages_and_frees_the_tail() -> None:
     # page 3 and 4..7 go back (FPI_TO_TAIL): 3 stays order 0, 4..7 order 2
     assert z.free_list(0, U) == [3]
     assert z.free_list(2, U) == [4]
-    assert z.check() == []
+    assert check_zone(z) == []
 
 
 def test_deepcopy_is_independent() -> None:
@@ -472,7 +473,7 @@ def test_deepcopy_is_independent() -> None:
     assert p is not None
     assert z.nr_free_pages == 2048
     assert c.nr_free_pages == 2047
-    assert c.check() == [] and z.check() == []
+    assert check_zone(c) == [] and check_zone(z) == []
 
 
 def test_pickle_round_trip_keeps_the_state() -> None:
@@ -482,11 +483,11 @@ def test_pickle_round_trip_keeps_the_state() -> None:
     z.alloc_pages(4, MOV)
     again = pickle.loads(pickle.dumps(z))
     assert again.state_tuple() == z.state_tuple()
-    assert again.check() == []
+    assert check_zone(again) == []
     assert again.alloc_pages(0, U) == z.alloc_pages(0, U)
 
 
 def test_check_reports_broken_accounting() -> None:
     z = booted(1)
     z.managed_pages += 1
-    assert any("managed" in msg for msg in z.check())
+    assert any("managed" in msg for msg in check_zone(z))

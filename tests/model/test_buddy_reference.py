@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kmsan_tui.model.buddy import BadPage, MigrateType, Zone
+from kmsan_tui.model.invariants import check_zone
 
 MAX = 10
 PB = 9
@@ -252,7 +253,7 @@ def boot(style: str) -> World:
 
 
 def expect_same_lists(z: Zone, ref: RefZone) -> None:
-    assert z.check() == []
+    assert check_zone(z) == []
     for mt in MigrateType:
         for o in range(MAX + 1):
             assert z.free_list(o, mt) == ref.lists[(mt, o)], (mt.label, o)
