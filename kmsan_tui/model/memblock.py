@@ -14,6 +14,10 @@ rppt/memblock tree, and the comments say which is modelled where they differ.
 tools/testing/memblock is the specification: tests/model/test_memblock*.py port
 its scenarios (from the current suite).
 
+This module holds the region arrays' operations (add, reserve, remove, isolate,
+merge, flags, node ids, limits) and the dump; the iterators and allocators are in
+``memblock_alloc.py`` and the types and constants in ``memblock_types.py``.
+
 What is deliberately not modelled (see each spot for details):
 
 * the slab path of memblock_double_array() and memblock_alloc_internal() (we are
@@ -27,14 +31,36 @@ What is deliberately not modelled (see each spot for details):
 
 from __future__ import annotations
 
-import enum
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from operator import attrgetter
-from typing import Any
+from dataclasses import replace
 
 from kmsan_tui.model.constants import PAGE_SHIFT, PAGE_SIZE
+from kmsan_tui.model.memblock_alloc import MemblockAllocator
+from kmsan_tui.model.memblock_types import (
+    ARCH_LOW_ADDRESS_LIMIT,
+    ENOMEM,
+    INIT_MEMBLOCK_REGIONS,
+    MAX_NUMNODES,
+    MEMBLOCK_ALLOC_ACCESSIBLE,
+    MEMBLOCK_ALLOC_ANYWHERE,
+    MEMBLOCK_ALLOC_NOLEAKTRACE,
+    MEMBLOCK_LOW_LIMIT,
+    NUMA_NO_NODE,
+    PHYS_ADDR_MAX,
+    REGION_BASE,
+    REGION_END,
+    SIZEOF_MEMBLOCK_REGION,
+    SMP_CACHE_BYTES,
+    MemblockFlags,
+    MemblockPanic,
+    MemblockRegion,
+    MemblockType,
+    cap_size,
+    pa,
+    page_align,
+    round_down,
+    round_up,
+)
 
 __all__ = [
     "ARCH_LOW_ADDRESS_LIMIT",
@@ -56,172 +82,8 @@ __all__ = [
     "MemblockType",
 ]
 
-# include/linux/limits.h: PHYS_ADDR_MAX = (phys_addr_t)~0; phys_addr_t is u64 on x86_64.
-PHYS_ADDR_MAX = (1 << 64) - 1
-_U64 = PHYS_ADDR_MAX
 
-# include/linux/memblock.h: "Flags for memblock allocation APIs".
-MEMBLOCK_ALLOC_ANYWHERE = PHYS_ADDR_MAX
-MEMBLOCK_ALLOC_ACCESSIBLE = 0
-# MEMBLOCK_ALLOC_NOLEAKTRACE (MEMBLOCK_ALLOC_KASAN in older kernels) also means
-# "up to current_limit", it only skips kmemleak, which we do not model.
-MEMBLOCK_ALLOC_NOLEAKTRACE = 1
-MEMBLOCK_LOW_LIMIT = 0
-
-# include/linux/numa.h.  MAX_NUMNODES is 1 << CONFIG_NODES_SHIFT; 1024 is the x86_64
-# MAXSMP value and, as in the kernel, doubles as "no node set" on a region.
-NUMA_NO_NODE = -1
-MAX_NUMNODES = 1024
-
-# arch/x86/include/asm/cache.h: L1_CACHE_BYTES with X86_L1_CACHE_SHIFT=6.
-SMP_CACHE_BYTES = 64
-# include/linux/memblock.h: the default ARCH_LOW_ADDRESS_LIMIT, which x86 keeps.
-ARCH_LOW_ADDRESS_LIMIT = 0xFFFFFFFF
-
-# mm/memblock.c: INIT_MEMBLOCK_REGIONS; both arrays start with this many slots on x86.
-INIT_MEMBLOCK_REGIONS = 128
-# sizeof(struct memblock_region) on x86_64 with CONFIG_NUMA: base, size (u64 each),
-# flags (enum, 4 bytes), nid (int) -> 24 bytes.  memblock_double_array() sizes its
-# new array with it.
-SIZEOF_MEMBLOCK_REGION = 24
-
-ENOMEM = 12
-
-
-class MemblockFlags(enum.IntFlag):
-    """include/linux/memblock.h: enum memblock_flags (names without the prefix)."""
-
-    NONE = 0x0  # MEMBLOCK_NONE: no special request
-    HOTPLUG = 0x1  # MEMBLOCK_HOTPLUG: hotpluggable region
-    MIRROR = 0x2  # MEMBLOCK_MIRROR: mirrored region
-    NOMAP = 0x4  # MEMBLOCK_NOMAP: don't add to kernel direct mapping
-    DRIVER_MANAGED = 0x8  # MEMBLOCK_DRIVER_MANAGED: always detected via a driver
-    RSRV_NOINIT = 0x10  # MEMBLOCK_RSRV_NOINIT: don't initialize struct pages
-
-
-class MemblockPanic(RuntimeError):
-    """The simulated kernel would panic() or BUG() here (a bug in the caller)."""
-
-
-@dataclass(frozen=True, slots=True)
-class MemblockRegion:
-    """struct memblock_region: ``[base, base + size)`` with its node and flags.
-
-    ``nid`` is MAX_NUMNODES when nobody set one, which is what memblock_add() and
-    memblock_reserve() store (mm/memblock.c: memblock_add_range(..., MAX_NUMNODES, 0)).
-    """
-
-    base: int
-    size: int
-    nid: int = MAX_NUMNODES
-    flags: MemblockFlags = MemblockFlags.NONE
-
-    @property
-    def end(self) -> int:
-        """The exclusive end, region_end() in tools/testing/memblock/tests/common.h."""
-        return self.base + self.size
-
-
-_BASE = attrgetter("base")
-_END = attrgetter("end")
-_HOTPLUG = int(MemblockFlags.HOTPLUG)
-_MIRROR = int(MemblockFlags.MIRROR)
-_NOMAP = int(MemblockFlags.NOMAP)
-_DRIVER_MANAGED = int(MemblockFlags.DRIVER_MANAGED)
-
-
-class MemblockType:
-    """struct memblock_type: one sorted, non-overlapping, merged region array.
-
-    The kernel never lets ``cnt`` drop to 0: an empty array holds one dummy region
-    ``[0, 0)`` (mm/memblock.c: memblock_remove_region(), "Special case for empty
-    arrays") and ``cnt`` is 1.  Here an empty type has ``regions == ()`` and
-    ``cnt == 0``; only dump() prints the dummy, because the kernel prints it.  The
-    ported tests map the suite's ``cnt == 1`` with ``regions[0] == {0, 0}`` onto
-    ``cnt == 0`` accordingly.
-
-    ``max`` is the array capacity, doubled by memblock_double_array() exactly when
-    the kernel would double it, so the doubled array's reservation shows up too.
-    """
-
-    __slots__ = ("name", "max", "total_size", "array_addr", "_regions", "_cache")
-
-    def __init__(self, name: str, max_regions: int = INIT_MEMBLOCK_REGIONS) -> None:
-        self.name = name
-        self.max = max_regions
-        # Kept by the same arithmetic as the kernel rather than recomputed, so that
-        # memblock_trim_memory()'s stale total (it never updates it) is reproduced.
-        self.total_size = 0
-        # Physical address of a doubled array; None while the static __initdata
-        # array (memblock_memory_init_regions & co.) is in use.
-        self.array_addr: int | None = None
-        self._regions: list[MemblockRegion] = []
-        self._cache: tuple[MemblockRegion, ...] | None = ()
-
-    @property
-    def regions(self) -> tuple[MemblockRegion, ...]:
-        """The regions, sorted by base (a cached immutable snapshot)."""
-        if self._cache is None:
-            self._cache = tuple(self._regions)
-        return self._cache
-
-    @property
-    def cnt(self) -> int:
-        """Number of real regions (0 where the kernel's cnt is 1 with a dummy)."""
-        return len(self._regions)
-
-    def _changed(self) -> None:
-        self._cache = None
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> MemblockType:
-        """Regions are frozen: copying the list is a full copy (fast undo checkpoints)."""
-        new = MemblockType.__new__(MemblockType)
-        new.name, new.max, new.total_size = self.name, self.max, self.total_size
-        new.array_addr = self.array_addr
-        new._regions = list(self._regions)
-        new._cache = self._cache
-        memo[id(self)] = new
-        return new
-
-    def __repr__(self) -> str:
-        return (
-            f"MemblockType(name={self.name!r}, cnt={self.cnt}, max={self.max}, "
-            f"total_size={self.total_size:#x})"
-        )
-
-
-# --- include/linux/math.h / align.h helpers, with the kernel's u64 arithmetic -------
-
-
-def _round_up(x: int, y: int) -> int:
-    """round_up(): ``((x - 1) | (y - 1)) + 1`` in u64 (y must be a power of two)."""
-    return ((((x - 1) & _U64) | ((y - 1) & _U64)) + 1) & _U64
-
-
-def _round_down(x: int, y: int) -> int:
-    """round_down(): ``x & ~(y - 1)`` in u64 (y must be a power of two)."""
-    return x & ~((y - 1) & _U64) & _U64
-
-
-def _clamp(val: int, lo: int, hi: int) -> int:
-    return min(max(val, lo), hi)
-
-
-def _cap_size(base: int, size: int) -> int:
-    """memblock_cap_size(): shrink size so that base + size does not overflow."""
-    return min(size, PHYS_ADDR_MAX - base)
-
-
-def _pa(value: int) -> str:
-    """vsprintf's %pa for a 64-bit phys_addr_t: 0x and 16 hex digits."""
-    return f"0x{value & _U64:016x}"
-
-
-def _page_align(size: int) -> int:
-    return _round_up(size, PAGE_SIZE)
-
-
-class Memblock:
+class Memblock(MemblockAllocator):
     """struct memblock plus the functions of mm/memblock.c that act on it.
 
     ``debug`` is the ``memblock=debug`` boot option: every memblock_dbg() line is
@@ -230,47 +92,6 @@ class Memblock:
     ``warnings`` collects what the kernel prints regardless of memblock=debug
     (pr_warn/pr_err and WARN splats, summarised on one line).
     """
-
-    def __init__(self, *, debug: bool = False) -> None:
-        self.memory = MemblockType("memory")
-        self.reserved = MemblockType("reserved")
-        self.bottom_up = False
-        self.current_limit = MEMBLOCK_ALLOC_ANYWHERE
-        self.debug = debug
-        self.log: list[str] = []
-        self.warnings: list[str] = []
-        # mm/memblock.c: memblock_can_resize, set by memblock_allow_resize() (x86
-        # calls it first thing in e820__memblock_setup()).
-        self.can_resize = False
-        # mm/memblock.c: system_has_some_mirror, set by memblock_mark_mirror().
-        self.system_has_some_mirror = False
-        # include/linux/memory_hotplug.h: movable_node_is_enabled() (the
-        # "movable_node" boot option); hotpluggable memory is then skipped.
-        self.movable_node_enabled = False
-        # The %pS that memblock_reserve() prints when called from
-        # memblock_alloc_range_nid(); a real log shows an address here.
-        self.alloc_reserve_caller = "memblock_alloc_range_nid"
-        self._warned_once: set[str] = set()
-
-    # ------------------------------------------------------------------ logging
-
-    def _dbg(self, text: str, caller: str = "") -> None:
-        """memblock_dbg(): pr_info only when memblock=debug."""
-        if self.debug:
-            self.log.append(f"{text} {caller}" if caller else text)
-
-    def _warn(self, text: str) -> None:
-        self.warnings.append(text)
-
-    def _warn_once(self, text: str) -> None:
-        """WARN_ONCE(): reported once per call site, here once per message."""
-        if text not in self._warned_once:
-            self._warned_once.add(text)
-            self.warnings.append(text)
-
-    def _dbg_range(self, func: str, base: int, size: int, caller: str, extra: str = "") -> None:
-        # "%s: [%pa-%pa] %pS\n" with end = base + size - 1 (u64, so size 0 wraps).
-        self._dbg(f"{func}: [{_pa(base)}-{_pa(base + size - 1)}]{extra}", caller)
 
     # ------------------------------------------------------ region array internals
 
@@ -306,7 +127,7 @@ class Memblock:
         memblock_double_array() grows it first, and the insertion is recomputed
         because doubling ``reserved`` may itself have reserved the new array.
         """
-        size = _cap_size(base, size)
+        size = cap_size(base, size)
         end = base + size
         if not size:
             return 0
@@ -321,7 +142,7 @@ class Memblock:
             return 0
 
         while True:
-            first = bisect_right(regs, base, key=_END)  # first region ending after base
+            first = bisect_right(regs, base, key=REGION_END)  # first region ending after base
             pieces: list[MemblockRegion] = []
             cur = base
             i = first
@@ -331,8 +152,8 @@ class Memblock:
                     # The kernel WARNs when a region it fills around differs.
                     if nid != rgn.nid or flags != rgn.flags:
                         self._warn(
-                            f"WARNING: memblock_add_range: {t.name} [{_pa(base)}-"
-                            f"{_pa(end - 1)}] nid/flags differ from an overlapped region"
+                            f"WARNING: memblock_add_range: {t.name} [{pa(base)}-"
+                            f"{pa(end - 1)}] nid/flags differ from an overlapped region"
                         )
                     pieces.append(MemblockRegion(cur, rgn.base - cur, nid, flags))
                 cur = min(rgn.end, end)
@@ -375,7 +196,7 @@ class Memblock:
         Returns (start_rgn, end_rgn), the indices of the regions inside the range
         ((0, 0) when none), or None for -ENOMEM.
         """
-        size = _cap_size(base, size)
+        size = cap_size(base, size)
         end = base + size
         if not size:
             return 0, 0
@@ -385,7 +206,7 @@ class Memblock:
                 return None
         regs = t._regions
         start_rgn = end_rgn = 0
-        i = bisect_right(regs, base, key=_END)
+        i = bisect_right(regs, base, key=REGION_END)
         while i < len(regs):
             rgn = regs[i]
             if rgn.base >= end:
@@ -446,8 +267,8 @@ class Memblock:
             raise MemblockPanic(f"memblock: cannot resize {t.name} array")
         old_size = t.max * SIZEOF_MEMBLOCK_REGION
         new_size = old_size << 1
-        old_alloc_size = _page_align(old_size)
-        new_alloc_size = _page_align(new_size)
+        old_alloc_size = page_align(old_size)
+        new_alloc_size = page_align(new_size)
         # "only exclude range when trying to double reserved.regions"
         if t is not self.reserved:
             new_area_start = new_area_size = 0
@@ -467,7 +288,7 @@ class Memblock:
         # No trailing newline in the kernel's format string either.
         self._dbg(
             f"memblock: {t.name} is doubled to {t.max * 2} at "
-            f"[{_pa(addr)}-{_pa(addr + new_size - 1)}]"
+            f"[{pa(addr)}-{pa(addr + new_size - 1)}]"
         )
         old_addr = t.array_addr
         t.array_addr = addr
@@ -482,7 +303,7 @@ class Memblock:
     def _search(self, t: MemblockType, addr: int) -> int:
         """memblock_search(): index of the region containing addr, or -1."""
         regs = t._regions
-        i = bisect_right(regs, addr, key=_BASE) - 1
+        i = bisect_right(regs, addr, key=REGION_BASE) - 1
         if i >= 0 and addr < regs[i].end:
             return i
         return -1
@@ -611,16 +432,16 @@ class Memblock:
 
     def overlaps_region(self, t: MemblockType, base: int, size: int) -> bool:
         """memblock_overlaps_region(): does [base, base+size) intersect ``t``?"""
-        size = _cap_size(base, size)
+        size = cap_size(base, size)
         regs = t._regions
         # memblock_addrs_overlap(): base < rbase + rsize && rbase < base + size.
-        j = bisect_left(regs, base + size, key=_BASE) - 1
+        j = bisect_left(regs, base + size, key=REGION_BASE) - 1
         return j >= 0 and base < regs[j].end
 
     def is_region_memory(self, base: int, size: int) -> bool:
         """memblock_is_region_memory(): is the range inside one memory region?"""
         idx = self._search(self.memory, base)
-        end = base + _cap_size(base, size)
+        end = base + cap_size(base, size)
         return idx != -1 and self.memory._regions[idx].end >= end
 
     def is_region_reserved(self, base: int, size: int) -> bool:
@@ -700,8 +521,8 @@ class Memblock:
         i = 0
         while i < len(regs):
             r = regs[i]
-            start = _round_up(r.base, align)
-            end = _round_down(r.end, align)
+            start = round_up(r.base, align)
+            end = round_down(r.end, align)
             if start == r.base and end == r.end:
                 i += 1
             elif start < end:
@@ -760,373 +581,6 @@ class Memblock:
             return
         self.cap_memory_range(0, max_addr)
 
-    # ---------------------------------------------------------------- iterators
-
-    def _should_skip_region(self, m: MemblockRegion, nid: int, flags: int) -> bool:
-        """should_skip_region() for memory regions (reserved ones are never skipped).
-
-        ``flags`` is a plain int: this runs once per region per search, and IntFlag
-        arithmetic would dominate an allocation's cost.
-        """
-        if nid != NUMA_NO_NODE and nid != m.nid:
-            return True
-        mflags = int(m.flags)
-        # if we want mirror memory skip non-mirror memory regions
-        if flags & _MIRROR and not mflags & _MIRROR:
-            return True
-        if not mflags:  # the common case: nothing below can skip it
-            return False
-        # skip hotpluggable memory regions if needed (movable_node)
-        if self.movable_node_enabled and mflags & _HOTPLUG and not flags & _HOTPLUG:
-            return True
-        # skip nomap / driver-managed memory unless we were asked for it explicitly
-        if not flags & _NOMAP and mflags & _NOMAP:
-            return True
-        return bool(not flags & _DRIVER_MANAGED and mflags & _DRIVER_MANAGED)
-
-    def _check_nid(self, nid: int) -> int:
-        if nid == MAX_NUMNODES:
-            self._warn_once("Usage of MAX_NUMNODES is deprecated. Use NUMA_NO_NODE instead")
-            return NUMA_NO_NODE
-        return nid
-
-    def _free_iter(
-        self,
-        nid: int,
-        flags: int,
-        reverse: bool,
-        lo: int = 0,
-        hi: int = PHYS_ADDR_MAX + 1,
-    ) -> Iterator[tuple[int, int, int]]:
-        """__next_mem_range(_rev)(memory, reserved): memory minus reserved.
-
-        Yields exactly what the kernel's lockstep walk yields (including the empty
-        ranges it reports between touching but unmerged reserved regions), limited
-        to memory regions that intersect (lo, hi); the gap to start from in each
-        region is found by bisection instead of by walking, which lands on the
-        same gap because both arrays are sorted.
-        """
-        mem = self.memory._regions
-        res = self.reserved._regions
-        n_res = len(res)
-        # Gap k of reserved is [res[k-1].end or 0, res[k].base or PHYS_ADDR_MAX).
-        if not reverse:
-            for ia in range(bisect_right(mem, lo, key=_END), len(mem)):
-                m = mem[ia]
-                if m.base >= hi:
-                    return
-                if self._should_skip_region(m, nid, flags):
-                    continue
-                k = bisect_right(res, m.base, key=_BASE)  # first gap with r_end > m.base
-                while k <= n_res:
-                    r_start = res[k - 1].end if k else 0
-                    r_end = res[k].base if k < n_res else PHYS_ADDR_MAX
-                    if r_start >= m.end:
-                        break
-                    yield max(m.base, r_start), min(m.end, r_end), m.nid
-                    if m.end <= r_end:
-                        break
-                    k += 1
-        else:
-            for ia in range(bisect_left(mem, hi, key=_BASE) - 1, -1, -1):
-                m = mem[ia]
-                if m.end <= lo:
-                    return
-                if self._should_skip_region(m, nid, flags):
-                    continue
-                k = bisect_left(res, m.end, key=_END)  # last gap with r_start < m.end
-                while k >= 0:
-                    r_start = res[k - 1].end if k else 0
-                    r_end = res[k].base if k < n_res else PHYS_ADDR_MAX
-                    if r_end <= m.base:
-                        break
-                    yield max(m.base, r_start), min(m.end, r_end), m.nid
-                    if m.base >= r_start:
-                        break
-                    k -= 1
-
-    def free_ranges(
-        self,
-        nid: int = NUMA_NO_NODE,
-        flags: MemblockFlags = MemblockFlags.NONE,
-        reverse: bool = False,
-    ) -> Iterator[tuple[int, int, int]]:
-        """for_each_free_mem_range(_reverse)(): (start, end, nid) of memory \\ reserved."""
-        nid = self._check_nid(nid)
-        return self._free_iter(nid, int(flags), reverse)
-
-    def mem_ranges(
-        self,
-        nid: int = NUMA_NO_NODE,
-        flags: MemblockFlags = MemblockFlags.HOTPLUG | MemblockFlags.DRIVER_MANAGED,
-        reverse: bool = False,
-    ) -> Iterator[tuple[int, int, int]]:
-        """for_each_mem_range(): (start, end, nid) of memory regions.
-
-        The default flags are the macro's (MEMBLOCK_HOTPLUG | MEMBLOCK_DRIVER_MANAGED),
-        so NOMAP regions are skipped as in the kernel.
-        """
-        nid = self._check_nid(nid)
-        iflags = int(flags)
-        regs = self.memory._regions
-        order = reversed(regs) if reverse else iter(regs)
-        return (
-            (m.base, m.end, m.nid)
-            for m in order
-            if not self._should_skip_region(m, nid, iflags)
-        )
-
-    def reserved_ranges(self) -> Iterator[tuple[int, int]]:
-        """for_each_reserved_mem_range(): (start, end) of reserved regions."""
-        return ((r.base, r.end) for r in self.reserved._regions)
-
-    def mem_pfn_ranges(self, nid: int = MAX_NUMNODES) -> Iterator[tuple[int, int, int]]:
-        """for_each_mem_pfn_range(): (start_pfn, end_pfn, nid), whole pages only.
-
-        Here MAX_NUMNODES (not NUMA_NO_NODE) selects every node, as in the kernel.
-        """
-        for r in self.memory._regions:
-            start_pfn = (r.base + PAGE_SIZE - 1) >> PAGE_SHIFT
-            end_pfn = r.end >> PAGE_SHIFT
-            if start_pfn >= end_pfn:
-                continue
-            if nid == MAX_NUMNODES or nid == r.nid:
-                yield start_pfn, end_pfn, r.nid
-
-    # ---------------------------------------------------------------- allocation
-
-    def _choose_memblock_flags(self) -> MemblockFlags:
-        """choose_memblock_flags(): prefer mirrored memory once some exists."""
-        return MemblockFlags.MIRROR if self.system_has_some_mirror else MemblockFlags.NONE
-
-    def find_in_range_node(
-        self, size: int, align: int, start: int, end: int, nid: int, flags: MemblockFlags
-    ) -> int:
-        """memblock_find_in_range_node(): a free aligned area, 0 on failure.
-
-        ``end`` of MEMBLOCK_ALLOC_ACCESSIBLE (or NOLEAKTRACE) means current_limit;
-        ``start`` is raised to PAGE_SIZE so the first page is never handed out.
-        """
-        if end in (MEMBLOCK_ALLOC_ACCESSIBLE, MEMBLOCK_ALLOC_NOLEAKTRACE):
-            end = self.current_limit
-        # "avoid allocating the first page"
-        start = max(start, PAGE_SIZE)
-        end = max(start, end)
-        # For size > 0, a free range that only touches [start, end) clamps to a
-        # point and can never fit, so only ranges intersecting it are walked.  A
-        # zero-sized request walks everything, as the kernel does.
-        lo, hi = (start, end) if size else (0, PHYS_ADDR_MAX + 1)
-        iflags = int(flags)
-        if self.bottom_up:
-            # __memblock_find_range_bottom_up()
-            for this_start, this_end, _ in self._free_iter(nid, iflags, False, lo, hi):
-                if this_end - this_start < size:
-                    continue  # clamping only shrinks it: it cannot fit either
-                this_start = _clamp(this_start, start, end)
-                this_end = _clamp(this_end, start, end)
-                cand = _round_up(this_start, align)
-                if cand < this_end and this_end - cand >= size:
-                    return cand
-            return 0
-        # __memblock_find_range_top_down()
-        for this_start, this_end, _ in self._free_iter(nid, iflags, True, lo, hi):
-            if this_end - this_start < size:
-                continue  # clamping only shrinks it: the checks below would fail too
-            this_start = _clamp(this_start, start, end)
-            this_end = _clamp(this_end, start, end)
-            if this_end < size:
-                continue
-            cand = _round_down(this_end - size, align)
-            if cand >= this_start:
-                return cand
-        return 0
-
-    def find_in_range(self, start: int, end: int, size: int, align: int) -> int:
-        """memblock_find_in_range(): any node, with the mirror fallback; 0 on failure."""
-        flags = self._choose_memblock_flags()
-        while True:
-            ret = self.find_in_range_node(size, align, start, end, NUMA_NO_NODE, flags)
-            if not ret and flags & MemblockFlags.MIRROR:
-                self._warn(f"Could not allocate {_pa(size)} bytes of mirrored memory")
-                flags = MemblockFlags(flags & ~MemblockFlags.MIRROR)
-                continue
-            return ret
-
-    def alloc_range_nid(
-        self,
-        size: int,
-        align: int,
-        start: int,
-        end: int,
-        nid: int,
-        exact_nid: bool,
-        *,
-        caller: str = "",
-    ) -> int | None:
-        """memblock_alloc_range_nid(): find, then memblock_reserve(found, size).
-
-        Falls back to any node unless ``exact_nid``, and from mirrored to any
-        memory.  align 0 is a caller bug the kernel answers with dump_stack() and
-        SMP_CACHE_BYTES.  The reservation is plain memblock_reserve() (nid
-        MAX_NUMNODES, no flags) as in both copies read; KHO-era kernels reserve
-        with the nid and MEMBLOCK_RSRV_KERN instead.  ``caller`` is unused: this
-        function logs nothing itself.
-        """
-        del caller  # memblock_alloc_range_nid() has no memblock_dbg() line
-        flags = self._choose_memblock_flags()
-        nid = self._check_nid(nid)
-        if not align:
-            # "Can't use WARNs this early in boot on powerpc": dump_stack().
-            self._warn("memblock_alloc_range_nid: align 0, dump_stack(), using SMP_CACHE_BYTES")
-            align = SMP_CACHE_BYTES
-        while True:
-            found = self.find_in_range_node(size, align, start, end, nid, flags)
-            if found and not self.reserve(found, size, caller=self.alloc_reserve_caller):
-                return found
-            if nid != NUMA_NO_NODE and not exact_nid:
-                found = self.find_in_range_node(size, align, start, end, NUMA_NO_NODE, flags)
-                if found and not self.reserve(found, size, caller=self.alloc_reserve_caller):
-                    return found
-            if flags & MemblockFlags.MIRROR:
-                flags = MemblockFlags(flags & ~MemblockFlags.MIRROR)
-                self._warn(f"Could not allocate {_pa(size)} bytes of mirrored memory")
-                continue
-            return None
-
-    def phys_alloc_range(
-        self, size: int, align: int, start: int, end: int, *, caller: str = ""
-    ) -> int | None:
-        """memblock_phys_alloc_range(): any node, within [start, end)."""
-        self._dbg(
-            f"memblock_phys_alloc_range: {size & _U64} bytes align=0x{align & _U64:x} "
-            f"from={_pa(start)} max_addr={_pa(end)}",
-            caller,
-        )
-        return self.alloc_range_nid(size, align, start, end, NUMA_NO_NODE, False)
-
-    def phys_alloc_try_nid(
-        self, size: int, align: int, nid: int, *, caller: str = ""
-    ) -> int | None:
-        """memblock_phys_alloc_try_nid(): prefer ``nid``, up to current_limit.
-
-        The kernel function has no memblock_dbg() line, so ``caller`` is unused.
-        """
-        del caller
-        return self.alloc_range_nid(size, align, 0, MEMBLOCK_ALLOC_ACCESSIBLE, nid, False)
-
-    def phys_alloc(self, size: int, align: int, *, caller: str = "") -> int | None:
-        """memblock_phys_alloc(): memblock_phys_alloc_range(size, align, 0, ACCESSIBLE)."""
-        return self.phys_alloc_range(size, align, 0, MEMBLOCK_ALLOC_ACCESSIBLE, caller=caller)
-
-    def _alloc_internal(
-        self, size: int, align: int, min_addr: int, max_addr: int, nid: int, exact_nid: bool
-    ) -> int | None:
-        """memblock_alloc_internal(): cap max_addr, then drop min_addr if needed."""
-        if max_addr > self.current_limit:
-            max_addr = self.current_limit
-        found = self.alloc_range_nid(size, align, min_addr, max_addr, nid, exact_nid)
-        # "retry allocation without lower limit"
-        if not found and min_addr:
-            found = self.alloc_range_nid(size, align, 0, max_addr, nid, exact_nid)
-        return found
-
-    def _dbg_alloc(
-        self, func: str, size: int, align: int, nid: int, min_addr: int, max_addr: int, caller: str
-    ) -> None:
-        # "%s: %llu bytes align=0x%llx nid=%d from=%pa max_addr=%pa %pS\n"
-        self._dbg(
-            f"{func}: {size & _U64} bytes align=0x{align & _U64:x} nid={nid} "
-            f"from={_pa(min_addr)} max_addr={_pa(max_addr)}",
-            caller,
-        )
-
-    def alloc_try_nid(
-        self,
-        size: int,
-        align: int,
-        min_addr: int = MEMBLOCK_LOW_LIMIT,
-        max_addr: int = MEMBLOCK_ALLOC_ACCESSIBLE,
-        nid: int = NUMA_NO_NODE,
-        *,
-        caller: str = "",
-    ) -> int | None:
-        """memblock_alloc_try_nid() (zeroing is not modelled)."""
-        self._dbg_alloc("memblock_alloc_try_nid", size, align, nid, min_addr, max_addr, caller)
-        return self._alloc_internal(size, align, min_addr, max_addr, nid, False)
-
-    def alloc_try_nid_raw(
-        self,
-        size: int,
-        align: int,
-        min_addr: int = MEMBLOCK_LOW_LIMIT,
-        max_addr: int = MEMBLOCK_ALLOC_ACCESSIBLE,
-        nid: int = NUMA_NO_NODE,
-        *,
-        caller: str = "",
-    ) -> int | None:
-        """memblock_alloc_try_nid_raw(): the same search, without zeroing."""
-        self._dbg_alloc("memblock_alloc_try_nid_raw", size, align, nid, min_addr, max_addr, caller)
-        return self._alloc_internal(size, align, min_addr, max_addr, nid, False)
-
-    def alloc_exact_nid_raw(
-        self,
-        size: int,
-        align: int,
-        min_addr: int = MEMBLOCK_LOW_LIMIT,
-        max_addr: int = MEMBLOCK_ALLOC_ACCESSIBLE,
-        nid: int = NUMA_NO_NODE,
-        *,
-        caller: str = "",
-    ) -> int | None:
-        """memblock_alloc_exact_nid_raw(): no fallback to other nodes."""
-        self._dbg_alloc(
-            "memblock_alloc_exact_nid_raw", size, align, nid, min_addr, max_addr, caller
-        )
-        return self._alloc_internal(size, align, min_addr, max_addr, nid, True)
-
-    def alloc_exact_nid(
-        self,
-        size: int,
-        align: int,
-        min_addr: int = MEMBLOCK_LOW_LIMIT,
-        max_addr: int = MEMBLOCK_ALLOC_ACCESSIBLE,
-        nid: int = NUMA_NO_NODE,
-        *,
-        caller: str = "",
-    ) -> int | None:
-        """alloc_exact_nid_raw() (the kernel only has the _raw one; zeroing is moot)."""
-        return self.alloc_exact_nid_raw(size, align, min_addr, max_addr, nid, caller=caller)
-
-    def alloc(self, size: int, align: int, *, caller: str = "") -> int | None:
-        """memblock_alloc(): memblock_alloc_try_nid(LOW_LIMIT, ACCESSIBLE, NUMA_NO_NODE)."""
-        return self.alloc_try_nid(
-            size, align, MEMBLOCK_LOW_LIMIT, MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, caller=caller
-        )
-
-    def alloc_raw(self, size: int, align: int, *, caller: str = "") -> int | None:
-        """memblock_alloc_raw()."""
-        return self.alloc_try_nid_raw(
-            size, align, MEMBLOCK_LOW_LIMIT, MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, caller=caller
-        )
-
-    def alloc_from(self, size: int, align: int, min_addr: int, *, caller: str = "") -> int | None:
-        """memblock_alloc_from(): prefer addresses above min_addr."""
-        return self.alloc_try_nid(
-            size, align, min_addr, MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, caller=caller
-        )
-
-    def alloc_low(self, size: int, align: int, *, caller: str = "") -> int | None:
-        """memblock_alloc_low(): below ARCH_LOW_ADDRESS_LIMIT (4 GiB on x86_64)."""
-        return self.alloc_try_nid(
-            size, align, MEMBLOCK_LOW_LIMIT, ARCH_LOW_ADDRESS_LIMIT, NUMA_NO_NODE, caller=caller
-        )
-
-    def alloc_node(self, size: int, align: int, nid: int, *, caller: str = "") -> int | None:
-        """memblock_alloc_node(): prefer node ``nid``."""
-        return self.alloc_try_nid(
-            size, align, MEMBLOCK_LOW_LIMIT, MEMBLOCK_ALLOC_ACCESSIBLE, nid, caller=caller
-        )
-
     # ------------------------------------------------------------ dump and state
 
     def dump(self) -> list[str]:
@@ -1137,8 +591,8 @@ class Memblock:
         """
         lines = [
             "MEMBLOCK configuration:",
-            f" memory size = {_pa(self.memory.total_size)} "
-            f"reserved size = {_pa(self.reserved.total_size)}",
+            f" memory size = {pa(self.memory.total_size)} "
+            f"reserved size = {pa(self.reserved.total_size)}",
         ]
         dummy = (MemblockRegion(0, 0, MAX_NUMNODES, MemblockFlags.NONE),)
         for t in (self.memory, self.reserved):
@@ -1147,8 +601,8 @@ class Memblock:
             for idx, r in enumerate(regs):
                 nid_buf = f" on node {r.nid}" if r.nid != MAX_NUMNODES else ""
                 lines.append(
-                    f" {t.name}[0x{idx:x}]\t[{_pa(r.base)}-{_pa(r.base + r.size - 1)}], "
-                    f"{_pa(r.size)} bytes{nid_buf} flags: 0x{int(r.flags):x}"
+                    f" {t.name}[0x{idx:x}]\t[{pa(r.base)}-{pa(r.base + r.size - 1)}], "
+                    f"{pa(r.size)} bytes{nid_buf} flags: 0x{int(r.flags):x}"
                 )
         return lines
 
