@@ -121,10 +121,6 @@ class Session:
                      seed: int | None = None) -> None:
         self.apply(Command("workload", workload=name, ops=ops, seed=seed), progress)
 
-    @property
-    def can_undo(self) -> bool:
-        return bool(self._undo) or bool(self.history)
-
     def undo(self) -> bool:
         """Go back one command; False when at the start."""
         if not self.history:
