@@ -1,22 +1,89 @@
 """The frozen snapshot a screen binds into its widgets after every command (no Textual).
 
-A ``Frame`` owns a private deep copy of the simulation: the session goes on mutating
-its own while the next command runs in a worker thread, and the widgets keep reading
-the copy on the UI thread. Nothing in the TUI ever calls a mutating method on
-``Frame.sim``; the derived values (map index, metrics, free counts) are computed once,
-in the worker, so drawing never waits for the model.
+A ``Frame`` is plain data computed once, in the worker that ran the command: the
+boot's steps and how far it got, the zones and their free counts, the map index, the
+metrics, the kernel log, the KMSAN metadata rows, the kernel settings the screens
+show. Widgets draw from those fields and never see the model (memray's live TUI
+pushes a frozen ``Snapshot`` into a reactive the same way).
+
+What is too large to copy into every frame (the page under the cursor, the blocks on
+one free list, the /proc text) is answered on demand by ``Frame.lookup``, a
+``PageLookup``: an adapter over the session's simulation of that state, which
+Session.apply() never mutates again (every command runs on a copy).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from itertools import islice
+from typing import Protocol
 
-from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
+from kmsan_tui.model.constants import PAGETYPEINFO_TYPES, MigrateType
 from kmsan_tui.model.mapindex import MapIndex
+from kmsan_tui.model.metadata import MetaValue
 from kmsan_tui.model.metrics import Metrics
+from kmsan_tui.model.pages import PageView
 from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.strategies.base import VirtualLayout
+from kmsan_tui.model.vmstat import buddyinfo, pagetypeinfo
 from kmsan_tui.session import Session
+from kmsan_tui.tui.eventlog import EventLog
+
+METADATA_ROWS = 2000
+"""KMSAN extents a frame carries for the Shadow regions table (it counts the rest)."""
+
+MetaExtent = tuple[int, int, MetaValue]
+"""``(start_pfn, end_pfn, value)`` of one extent of the KMSAN metadata map."""
+
+
+class PageLookup(Protocol):
+    """Read-only questions about one frozen state, answered on demand (UI thread)."""
+
+    def page(self, pfn: int) -> PageView:
+        """``struct page`` of ``pfn``, any pfn (holes included)."""
+        ...
+
+    def free_list(self, zone: int, order: int, migratetype: MigrateType,
+                  limit: int) -> tuple[int, ...]:
+        """Head pfns on ``free_area[order].free_list[migratetype]`` of zone number
+        ``zone`` (an index into ``Frame.free``), head first, at most ``limit``."""
+        ...
+
+    def procfs(self) -> str:
+        """/proc/buddyinfo, a blank line, /proc/pagetypeinfo ("" before the zones exist)."""
+        ...
+
+
+class SimulationLookup:
+    """A ``PageLookup`` over a simulation that nothing steps any more."""
+
+    __slots__ = ("_sim",)
+
+    def __init__(self, sim: Simulation) -> None:
+        self._sim = sim
+
+    def page(self, pfn: int) -> PageView:
+        return self._sim.page(pfn)
+
+    def free_list(self, zone: int, order: int, migratetype: MigrateType,
+                  limit: int) -> tuple[int, ...]:
+        return tuple(self._sim.zones[zone].free_list(order, migratetype, limit=limit))
+
+    def procfs(self) -> str:
+        zones = self._sim.zones
+        if not zones:
+            return ""
+        return buddyinfo(zones) + "\n" + pagetypeinfo(zones, zones[0].pageblock_order)
+
+
+@dataclass(frozen=True, slots=True)
+class StepInfo:
+    """One boot step as the timeline lists it."""
+
+    name: str  # the kernel function
+    source: str  # "file: function()"
+    explanation: str  # what it does to memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +97,14 @@ class ChartPoint:
 
 @dataclass(frozen=True, slots=True)
 class ZoneFree:
-    """One zone's ``free_area[order].nr_free`` split by migratetype."""
+    """One zone: its span, its pages and ``free_area[order].nr_free`` by migratetype."""
 
     nid: int
     name: str
     start_pfn: int
     end_pfn: int
+    present_pages: int
+    managed_pages: int
     by_type: tuple[tuple[int, ...], ...]  # [PAGETYPEINFO_TYPES index][order]
 
     @property
@@ -57,10 +126,17 @@ class Frame:
     """Everything the explorer shows, for one state of the session."""
 
     serial: int  # increases with every frame: the widgets' cache key
-    sim: Simulation  # a private copy: read it, never step it
+    steps: tuple[StepInfo, ...]  # the boot's steps in kernel order
+    step_index: int  # steps run so far (1-based number of the last that ran; 0 before boot)
+    sanitizer: str  # the kernel's sanitizer: "kmsan", "kasan" or "none"
     index: MapIndex
     metrics: Metrics
-    free: tuple[ZoneFree, ...]
+    free: tuple[ZoneFree, ...]  # the zones, in pfn order
+    log: EventLog  # the kernel log so far
+    metadata: tuple[MetaExtent, ...]  # the first METADATA_ROWS extents of the KMSAN map
+    metadata_total: int  # extents in the KMSAN map
+    virtual_layout: VirtualLayout | None  # the fixed strategy's reserved ranges
+    lookup: PageLookup  # pages and free lists, on demand
     series: tuple[ChartPoint, ...]  # one point per command so far, the start included
     before: Basis | None  # the state before the command (None after loading a layout)
     layout_name: str
@@ -70,20 +146,24 @@ class Frame:
     can_undo: bool
     note: str  # what produced the frame: "step", "undo", "switch to lazy", ...
     model_seconds: float  # time spent in the model for the command
-    build_seconds: float  # time spent copying and indexing for this frame
-
-    @property
-    def step_index(self) -> int:
-        """Steps run so far (1-based number of the last step that ran; 0 before boot)."""
-        return self.sim.current
+    build_seconds: float  # time spent indexing for this frame
 
     @property
     def nsteps(self) -> int:
-        return len(self.sim.steps)
+        return len(self.steps)
+
+    @property
+    def step_names(self) -> tuple[str, ...]:
+        return tuple(step.name for step in self.steps)
 
     @property
     def step_name(self) -> str:
-        return self.sim.steps[self.sim.current - 1] if self.sim.current else "(before boot)"
+        return self.steps[self.step_index - 1].name if self.step_index else "(before boot)"
+
+    @property
+    def done(self) -> bool:
+        """Every boot step has run."""
+        return self.step_index >= len(self.steps)
 
     @property
     def status(self) -> str:
@@ -100,6 +180,7 @@ def zone_free(sim: Simulation) -> tuple[ZoneFree, ...]:
     for zone in sim.zones:
         by_type = zone.nr_free_by_type()
         out.append(ZoneFree(zone.nid, zone.name, zone.start_pfn, zone.end_pfn,
+                            zone.present_pages, zone.managed_pages,
                             tuple(tuple(by_type[mt]) for mt in PAGETYPEINFO_TYPES)))
     return tuple(out)
 
@@ -108,25 +189,52 @@ def chart_point(label: str, metrics: Metrics) -> ChartPoint:
     return ChartPoint(label, metrics.fragmentation_index, metrics.unusable_free_index)
 
 
+def _steps(sim: Simulation, previous: Frame | None) -> tuple[StepInfo, ...]:
+    """The step list, the previous frame's tuple when it is the same (the timeline then
+    sees the very same object)."""
+    steps = tuple(StepInfo(s.name, s.source, s.explanation) for s in sim.step_info)
+    if previous is not None and previous.steps == steps:
+        return previous.steps
+    return steps
+
+
+def _frame(sim: Simulation, serial: int, *, previous: Frame | None, metrics: Metrics,
+           index: MapIndex, free: tuple[ZoneFree, ...], series: tuple[ChartPoint, ...],
+           before: Basis | None, strategy: str, seed: int, history_len: int, note: str,
+           model_seconds: float, t0: float) -> Frame:
+    """Read everything the widgets draw out of ``sim`` (worker thread)."""
+    kmsan = sim.kmsan
+    return Frame(
+        serial=serial, steps=_steps(sim, previous), step_index=sim.current,
+        sanitizer=sim.config.sanitizer, index=index, metrics=metrics, free=free,
+        log=EventLog.of(sim.events, previous.log if previous is not None else None),
+        metadata=tuple(islice(kmsan, METADATA_ROWS)), metadata_total=len(kmsan),
+        virtual_layout=sim.virtual_layout(),
+        lookup=SimulationLookup(sim), series=series, before=before,
+        layout_name=sim.layout.name, strategy=strategy, seed=seed, history_len=history_len,
+        can_undo=history_len > 0, note=note, model_seconds=model_seconds,
+        build_seconds=time.perf_counter() - t0)
+
+
 def build_frame(session: Session, serial: int, *, note: str, before: Basis | None,
                 series: tuple[ChartPoint, ...], metrics: Metrics | None = None,
-                model_seconds: float = 0.0) -> Frame:
-    """Copy the session's simulation and derive what the widgets draw (worker thread).
+                model_seconds: float = 0.0, previous: Frame | None = None) -> Frame:
+    """Derive what the widgets draw from the session's state (worker thread).
 
-    ``metrics`` may be passed when the caller already computed them for this state.
+    ``metrics`` may be passed when the caller already computed them for this state;
+    ``previous`` (the frame shown until now) lends the parts that did not change.
     """
     t0 = time.perf_counter()
     # Session.apply() runs each command on a copy and never mutates a Simulation it
-    # has handed out again, so the frame can keep the session's object as it is.
+    # has handed out again, so the frame's lookup can keep the session's object.
     sim = session.sim
     if metrics is None:
         metrics = sim.metrics()
-    return Frame(
-        serial=serial, sim=sim, index=MapIndex(sim, before.index if before else None),
-        metrics=metrics, free=zone_free(sim), series=series, before=before, layout_name=sim.layout.name,
-        strategy=session.strategy, seed=session.seed, history_len=len(session.history),
-        can_undo=bool(session.history), note=note, model_seconds=model_seconds,
-        build_seconds=time.perf_counter() - t0)
+    return _frame(sim, serial, previous=previous, metrics=metrics,
+                  index=MapIndex(sim, before.index if before else None), free=zone_free(sim),
+                  series=series, before=before, strategy=session.strategy, seed=session.seed,
+                  history_len=len(session.history), note=note, model_seconds=model_seconds,
+                  t0=t0)
 
 
 def frame_of_sim(sim: Simulation, serial: int, *, strategy: str, seed: int,
@@ -137,8 +245,7 @@ def frame_of_sim(sim: Simulation, serial: int, *, strategy: str, seed: int,
     """
     t0 = time.perf_counter()
     metrics = sim.metrics()
-    return Frame(
-        serial=serial, sim=sim, index=MapIndex(sim), metrics=metrics, free=zone_free(sim),
-        series=(chart_point(note or strategy, metrics),), before=None,
-        layout_name=sim.layout.name, strategy=strategy, seed=seed, history_len=0,
-        can_undo=False, note=note, model_seconds=0.0, build_seconds=time.perf_counter() - t0)
+    return _frame(sim, serial, previous=None, metrics=metrics, index=MapIndex(sim),
+                  free=zone_free(sim), series=(chart_point(note or strategy, metrics),),
+                  before=None, strategy=strategy, seed=seed, history_len=0, note=note,
+                  model_seconds=0.0, t0=t0)

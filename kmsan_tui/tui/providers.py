@@ -52,9 +52,8 @@ class ExplorerCommands(Provider):
         if screen is None or screen.frame is None:
             return
         frame = screen.frame
-        for i, name in enumerate(frame.sim.steps):
-            yield (f"Run to step {i + 1}: {name}", partial(screen.run_to, i),
-                   frame.sim.step_info[i].source)
+        for i, step in enumerate(frame.steps):
+            yield (f"Run to step {i + 1}: {step.name}", partial(screen.run_to, i), step.source)
         for zone in frame.free:
             yield (f"Go to zone: node {zone.nid} {zone.name}",
                    partial(screen.go_to_pfn, zone.start_pfn, True),

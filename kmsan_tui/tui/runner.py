@@ -19,7 +19,7 @@ from kmsan_tui.model.layout import Layout
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.session import Command, Session
-from kmsan_tui.tui.frame import Basis, ChartPoint, Frame, build_frame, chart_point
+from kmsan_tui.tui.frame import Basis, ChartPoint, Frame, build_frame, chart_point, frame_of_sim
 
 # While running several steps, show an intermediate frame at most this often.
 FRAME_INTERVAL = 0.15
@@ -74,6 +74,13 @@ def other_strategy(session: Session, strategy: str) -> Simulation:
                    dict(session.overrides)).replay(list(session.history))
 
 
+def other_strategy_frame(session: Session, strategy: str, serial: int) -> Frame:
+    """The comparison's right side as a frame (worker thread): the simulation stays
+    private to it, so the comparison screen never holds one."""
+    return frame_of_sim(other_strategy(session, strategy), serial, strategy=strategy,
+                        seed=session.seed)
+
+
 class Runner:
     """Owns the session the explorer drives; every method returns the frame to show."""
 
@@ -105,7 +112,7 @@ class Runner:
         self.serial += 1
         self.frame = build_frame(self.session, self.serial, note=note, before=before,
                                  series=tuple(self._series), metrics=metrics,
-                                 model_seconds=model_seconds)
+                                 model_seconds=model_seconds, previous=self.frame)
         return self.frame
 
     def start(self) -> Frame:

@@ -64,13 +64,13 @@ async def test_step_back_at_the_start_says_so_and_changes_nothing() -> None:
 async def test_next_init_call_runs_until_memory_changes() -> None:
     app = make_app(at="build_all_zonelists")
     async with app.run_test(size=(120, 40)) as pilot:
-        before = memory_fingerprint(explorer(app).frame.sim)
+        before = memory_fingerprint(explorer(app).runner.session.sim)
         start = explorer(app).frame.step_index
         await pilot.press("right_square_bracket")
         await settle(pilot)
         frame = explorer(app).frame
         assert frame.step_index > start
-        assert memory_fingerprint(frame.sim) != before
+        assert memory_fingerprint(explorer(app).runner.session.sim) != before
 
 
 async def test_e_runs_to_the_end() -> None:
@@ -87,7 +87,7 @@ async def test_enter_on_a_timeline_step_runs_to_it_and_back() -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("t")
         steps = explorer(app).query_one("#steps", OptionList)
-        target = explorer(app).frame.sim.steps.index("mem_init")
+        target = explorer(app).frame.step_names.index("mem_init")
         steps.highlighted = target
         await pilot.press("enter")
         await settle(pilot)
@@ -109,7 +109,7 @@ async def test_timeline_marks_follow_jumps_forward_and_back() -> None:
         steps = screen.query_one("#steps", OptionList)
         n = screen.frame.nsteps
         assert _marks(steps) == "›" + " " * (n - 1)
-        for target in (screen.frame.sim.steps.index("mem_init"), 3, n - 1, 0):
+        for target in (screen.frame.step_names.index("mem_init"), 3, n - 1, 0):
             screen.run_to(target)
             await settle(pilot)
             assert _marks(steps) == "✓" * target + "●" + ("›" + " " * (n - target - 2)
@@ -126,7 +126,7 @@ async def test_r_picks_a_step_to_run_to() -> None:
         await pilot.pause()
         assert isinstance(app.screen, PickScreen)
         options = app.screen.query_one(OptionList)
-        options.highlighted = explorer(app).frame.sim.steps.index("kmsan_init_shadow")
+        options.highlighted = explorer(app).frame.step_names.index("kmsan_init_shadow")
         await pilot.press("enter")
         await settle(pilot)
         assert explorer(app).frame.step_name == "kmsan_init_shadow"
@@ -163,7 +163,7 @@ async def test_escape_stops_a_long_run(monkeypatch: pytest.MonkeyPatch) -> None:
         await pilot.pause(0.2)
         await pilot.press("escape")
         await settle(pilot)
-        assert 0 < screen.runner.session.sim.current < len(screen.frame.sim.steps)
+        assert 0 < screen.runner.session.sim.current < screen.frame.nsteps
         assert screen.frame.step_index == screen.runner.session.sim.current
 
 

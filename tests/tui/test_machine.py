@@ -88,7 +88,7 @@ async def test_a_workload_runs_in_a_worker_with_progress() -> None:
         history = screen.runner.session.history
         assert history[-1].kind == "workload" and history[-1].workload == "fragmenter"
         assert history[-1].ops == 30000
-        assert screen.frame.sim.counters.workload_ops == 30000
+        assert screen.runner.session.sim.counters.workload_ops == 30000
         assert seen_progress
         assert screen.frame.series[-1].label == "fragmenter×30000"
 

@@ -15,7 +15,7 @@ from .conftest import explorer, make_app, settle, text_of
 def data_page_with_metadata(frame) -> int:  # type: ignore[no-untyped-def]
     """A pfn whose struct page points at shadow and origin pages."""
     for pfn in range(0x1000, frame.index.span, 0x800):
-        view = frame.sim.page(pfn)
+        view = frame.lookup.page(pfn)
         if view.kmsan_shadow is not None and view.state is not PageState.HOLE:
             return pfn
     raise AssertionError("no page with metadata")
@@ -103,7 +103,7 @@ async def test_inspector_decodes_the_page_under_the_cursor() -> None:
         screen.go_to_pfn(pfn)
         await pilot.pause()
         text = text_of(screen.query_one(PageInspector))
-        view = screen.frame.sim.page(pfn)
+        view = screen.frame.lookup.page(pfn)
         assert f"{pfn:#x}" in text and f"{view.phys:#x}" in text
         assert f"{view.kmsan_shadow:#x}" in text and f"{view.kmsan_origin:#x}" in text
 
@@ -115,10 +115,10 @@ async def test_s_follows_the_shadow_pointer_d_comes_back_to_the_data_b_goes_back
         screen = explorer(app)
         pfn = data_page_with_metadata(screen.frame)
         screen.go_to_pfn(pfn)
-        view = screen.frame.sim.page(pfn)
+        view = screen.frame.lookup.page(pfn)
         await pilot.press("s")
         assert screen.cursor == view.kmsan_shadow
-        assert screen.frame.sim.page(screen.cursor).state is PageState.SHADOW
+        assert screen.frame.lookup.page(screen.cursor).state is PageState.SHADOW
         await pilot.press("d")
         assert screen.cursor == pfn
         await pilot.press("o")
@@ -135,7 +135,7 @@ async def test_fixed_strategy_shows_the_computed_addresses() -> None:
         pfn = data_page_with_metadata(screen.frame)
         screen.go_to_pfn(pfn)
         await pilot.pause()
-        view = screen.frame.sim.page(pfn)
+        view = screen.frame.lookup.page(pfn)
         assert f"{view.shadow_vaddr:#x}" in text_of(screen.query_one(PageInspector))
 
 

@@ -21,7 +21,7 @@ async def test_free_lists_count_blocks_per_zone_type_and_order() -> None:
         await settle(pilot)
         screen = explorer(app)
         grid = screen.query_one(FreeAreaGrid)
-        zone = screen.frame.sim.zones[1]
+        zone = screen.runner.session.sim.zones[1]
         movable = [t.label for t in PAGETYPEINFO_TYPES].index("Movable")
         row = next(r for r in grid.rows if r.key == f"1:{movable}")
         assert list(row.counts) == zone.nr_free_by_type()[PAGETYPEINFO_TYPES[movable]]
@@ -53,7 +53,7 @@ async def test_a_free_list_expands_to_its_blocks_and_one_jumps_to_the_map() -> N
         await pilot.pause()
         blocks = panel.query_one("#blocks", OptionList)
         assert panel.has_class("-expanded") and blocks.has_focus
-        heads = screen.frame.sim.zones[1].free_list(10, PAGETYPEINFO_TYPES[1], limit=3)
+        heads = screen.runner.session.sim.zones[1].free_list(10, PAGETYPEINFO_TYPES[1], limit=3)
         first = next(i for i in range(blocks.option_count) if blocks.get_option_at_index(i).id)
         assert blocks.get_option_at_index(first).id.endswith(f":{heads[0]}")
         blocks.highlighted = first
@@ -83,7 +83,7 @@ async def test_shadow_regions_list_the_metadata_map_and_jump_to_an_extent() -> N
         await pilot.press("x")
         await pilot.pause()
         table = screen.query_one(ShadowRegions).query_one(DataTable)
-        extents = list(screen.frame.sim.kmsan)
+        extents = list(screen.runner.session.sim.kmsan)
         assert table.row_count == len(extents)
         table.focus()
         table.move_cursor(row=2)
@@ -98,7 +98,7 @@ async def test_fixed_mode_shows_the_reserved_virtual_ranges_and_whether_they_fit
         await pilot.press("x")
         await pilot.pause()
         panel = explorer(app).query_one(ShadowRegions)
-        layout = explorer(app).frame.sim.strategy.virtual_layout(explorer(app).frame.sim)
+        layout = explorer(app).runner.session.sim.virtual_layout()
         assert panel.has_class("-fixed")
         text = text_of(panel.query_one("#virtual"))
         assert f"{layout.shadow_start:#018x}" in text and "KMSAN origin" in text
@@ -139,11 +139,42 @@ async def test_the_kernel_log_shows_the_dmesg_lines_of_each_step() -> None:
         await settle(pilot)
         log = explorer(app).query_one(KernelLog)
         lines = [strip.text for strip in log.lines]
-        sim = explorer(app).frame.sim
+        sim = explorer(app).runner.session.sim
         shown = [e.text for e in sim.events if e.kind != "memblock"]
         assert shown and all(text in lines for text in shown)
         assert f"── {sim.steps[1]} ──" in lines
         assert explorer(app).query_one(TabbedContent).active == "log"
+
+
+async def test_the_kernel_log_appends_the_same_lines_it_would_draw_from_scratch() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("K")
+        for _ in range(5):
+            await pilot.press("n")
+            await settle(pilot)
+        log = explorer(app).query_one(KernelLog)
+        appended = [strip.text for strip in log.lines]
+        await pilot.press("D")  # memblock=debug on, then off: drawn again from the start
+        await pilot.pause()
+        assert log.memblock_debug and len(log.lines) > len(appended)
+        await pilot.press("D")
+        await pilot.pause()
+        assert [strip.text for strip in log.lines] == appended
+
+
+async def test_a_step_back_takes_the_kernel_log_back() -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("K", "n", "n")
+        await settle(pilot)
+        steps = explorer(app).frame.step_names
+        log = explorer(app).query_one(KernelLog)
+        assert f"── {steps[1]} ──" in [strip.text for strip in log.lines]
+        await pilot.press("u")
+        await settle(pilot)
+        lines = [strip.text for strip in log.lines]
+        assert f"── {steps[0]} ──" in lines and f"── {steps[1]} ──" not in lines
 
 
 async def test_free_lists_say_there_are_no_zones_until_free_area_init() -> None:
@@ -152,7 +183,7 @@ async def test_free_lists_say_there_are_no_zones_until_free_area_init() -> None:
         await settle(pilot)
         grid = explorer(app).query_one(FreeAreaGrid)
         assert "No zones yet: free_area_init() builds them" in text_of(grid)
-        explorer(app).run_to(explorer(app).frame.sim.steps.index("mem_init"))
+        explorer(app).run_to(explorer(app).frame.step_names.index("mem_init"))
         await settle(pilot)
         shown = text_of(grid)
         assert "No zones yet" not in shown and "DMA" in shown and "Movable" in shown

@@ -34,8 +34,8 @@ def test_inspector_on_a_shadow_page(snap_compare) -> None:  # type: ignore[no-un
         screen = explorer(pilot.app)  # type: ignore[arg-type]
         frame = screen.frame
         pfn = next(p for p in range(0x1000, frame.index.span, 0x800)
-                   if frame.sim.page(p).kmsan_shadow is not None
-                   and frame.sim.page(p).state is not PageState.HOLE)
+                   if frame.lookup.page(p).kmsan_shadow is not None
+                   and frame.lookup.page(p).state is not PageState.HOLE)
         screen.go_to_pfn(pfn)
         await pilot.press("plus", "plus", "plus", "s")
         await _steady(pilot)

@@ -82,7 +82,7 @@ async def test_following_a_pointer_and_the_regions_tab_reach_their_lessons() -> 
         assert not panel.reached
         await pilot.press("s")  # the kernel image page's shadow pointer
         await settle(pilot)
-        assert screen.frame.sim.page(screen.cursor).state is PageState.SHADOW
+        assert screen.frame.lookup.page(screen.cursor).state is PageState.SHADOW
         assert panel.reached
         panel.index = 6  # fixed addresses
         await pilot.press("3")

@@ -3,11 +3,11 @@ finished command binds its ``Frame`` into the screen.
 
 Long commands (running to a step, workloads, strategy switches) run in a thread
 worker, report progress and stop at the next step when ``cancel()`` is called; the UI
-thread never touches the session meanwhile, it only reads frames, which own private
-copies of the simulation. One boot step or one step back runs on the UI thread when
-the last frame was cheap to make (``quick``): a few milliseconds, less than handing it
-to a thread and taking the GIL back from it. On the largest machines (monster-16t's
-eager steps take up to ~0.3 s) it goes to the worker like the rest.
+thread never touches the session meanwhile, it only reads frames: frozen snapshots of
+plain data, built in the worker. One boot step or one step back runs on the UI thread
+when the last frame was cheap to make (``quick``): a few milliseconds, less than
+handing it to a thread and taking the GIL back from it. On the largest machines
+(monster-16t's eager steps take up to ~0.3 s) it goes to the worker like the rest.
 """
 
 from __future__ import annotations

@@ -23,10 +23,10 @@ from kmsan_tui.model.layout import STRATEGIES
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.session import Session
 from kmsan_tui.tui import palettes
-from kmsan_tui.tui.frame import Frame, frame_of_sim
+from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
 from kmsan_tui.tui.palettes import state_label
-from kmsan_tui.tui.runner import other_strategy
+from kmsan_tui.tui.runner import other_strategy_frame
 from kmsan_tui.tui.widgets.keys_footer import KeysFooter
 from kmsan_tui.tui.widgets.memory_map import MemoryMap
 from kmsan_tui.tui.widgets.metrics_panel import ROWS, format_value
@@ -132,9 +132,8 @@ The cursor and zoom are shared. `escape` goes back to the explorer.
     @work(thread=True, exclusive=True, group="compare", exit_on_error=False)
     def _simulate(self, strategy: str) -> None:
         self._base.history = list(self._history)
-        sim = other_strategy(self._base, strategy)
         self._serial += 1
-        frame = frame_of_sim(sim, self._serial, strategy=strategy, seed=self._base.seed)
+        frame = other_strategy_frame(self._base, strategy, self._serial)
         self.app.call_from_thread(self._show_other, frame)
 
     def _show_other(self, frame: Frame) -> None:
@@ -176,7 +175,7 @@ The cursor and zoom are shared. `escape` goes back to the explorer.
         for frame in (self.left, self.right):
             if frame is None:
                 continue
-            view = frame.sim.page(self.cursor)
+            view = frame.lookup.page(self.cursor)
             parts.append(f"{frame.strategy}: {state_label(view.state)}"
                          f"{' (blind)' if view.blind else ''}   ")
         self.query_one("#compare-page", Static).update("".join(parts))

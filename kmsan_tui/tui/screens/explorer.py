@@ -191,8 +191,8 @@ class ExplorerScreen(CommandScreen):
     def action_run_to(self) -> None:
         if self.frame is None:
             return
-        options = [(name, f"{i + 1:2d} {name}") for i, name in enumerate(self.frame.sim.steps)]
-        steps = self.frame.sim.steps
+        steps = self.frame.step_names
+        options = [(name, f"{i + 1:2d} {name}") for i, name in enumerate(steps)]
 
         def chosen(name: str | None) -> None:
             if name:
@@ -221,7 +221,7 @@ class ExplorerScreen(CommandScreen):
     def _autoplay_tick(self) -> None:
         if self.frame is None or not self.idle:
             return
-        if self.frame.sim.done:
+        if self.frame.done:
             self._stop_autoplay()
             self.notify("the boot has finished")
             return
@@ -365,7 +365,7 @@ class ExplorerScreen(CommandScreen):
             else:
                 self.notify("nothing to go back to", timeout=2)
             return
-        view = self.frame.sim.page(self.cursor)
+        view = self.frame.lookup.page(self.cursor)
         target = {"shadow": view.kmsan_shadow, "origin": view.kmsan_origin,
                   "data": view.meta_for}[kind]
         if target is None:
@@ -391,7 +391,7 @@ class ExplorerScreen(CommandScreen):
             self.go_to_pfn(value if kind == "pfn" else value >> 12, remember=True)
             return
         wanted = text.strip().lower()
-        steps = self.frame.sim.steps
+        steps = self.frame.step_names
         if wanted in steps:
             self.run_to(steps.index(wanted))
             return
@@ -448,10 +448,10 @@ class ExplorerScreen(CommandScreen):
         if not self.has_class("-tutorial") or self.frame is None or not self.is_mounted:
             return
         frame = self.frame
-        view = frame.sim.page(self.cursor)
+        view = frame.lookup.page(self.cursor)
         self.query_one(TutorialPanel).show(TutorialState(
-            steps=tuple(frame.sim.steps), step_index=frame.step_index,
-            strategy=frame.strategy, sanitizer=frame.sim.config.sanitizer,
+            steps=frame.step_names, step_index=frame.step_index,
+            strategy=frame.strategy, sanitizer=frame.sanitizer,
             page_state=view.state,
             tab=self.query_one(TabbedContent).active, done=frozenset(self._done)))
 

@@ -10,7 +10,7 @@ from textual.visual import VisualType
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.frame import Frame, StepInfo
 from kmsan_tui.tui.messages import RunToRequested
 
 
@@ -60,9 +60,9 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._names: tuple[str, ...] = ()
+        self._steps: tuple[StepInfo, ...] = ()  # the steps the options list
         self._current = -1  # the step_index the prompts show
-        self._detail: object = None  # the step whose explanation is shown
+        self._detail: StepInfo | None = None  # the step whose explanation is shown
 
     def compose(self) -> ComposeResult:
         yield StepList(id="steps")
@@ -72,20 +72,19 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         if frame is None:
             return
         steps = self.query_one("#steps", OptionList)
-        names = tuple(frame.sim.steps)
-        if names != self._names:
+        if frame.steps != self._steps:  # another kernel's boot: list its steps again
             steps.clear_options()
-            steps.add_options(Option(self._prompt(frame.step_index, i, name), id=name)
-                              for i, name in enumerate(names))
-            self._names = names
+            steps.add_options(Option(self._prompt(frame.step_index, i, step.name), id=step.name)
+                              for i, step in enumerate(frame.steps))
+            self._steps = frame.steps
         elif frame.step_index != self._current:
             # A prompt shows one of four marks (ran, last, next, later): only the steps
             # between the old and the new position change theirs.
             lo, hi = sorted((self._current, frame.step_index))
-            for i in range(max(0, lo - 2), min(len(names), hi + 1)):
+            for i in range(max(0, lo - 2), min(len(frame.steps), hi + 1)):
                 if self._mark(self._current, i) != self._mark(frame.step_index, i):
                     steps.replace_option_prompt_at_index(
-                        i, self._prompt(frame.step_index, i, names[i]))
+                        i, self._prompt(frame.step_index, i, frame.steps[i].name))
         self._current = frame.step_index
         steps.highlighted = max(0, frame.step_index - 1)
         self._show_detail(steps.highlighted)
@@ -111,10 +110,10 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         return text
 
     def _show_detail(self, index: int | None) -> None:
-        if self.frame is None or index is None or index >= len(self.frame.sim.step_info):
+        if self.frame is None or index is None or index >= len(self.frame.steps):
             return
-        info = self.frame.sim.step_info[index]
-        if info is self._detail:
+        info = self.frame.steps[index]
+        if info == self._detail:
             return  # the same text: no need to render it again
         self._detail = info
         self.query_one("#detail", Static).update(

@@ -14,7 +14,6 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGETYPEINFO_TYPES
-from kmsan_tui.model.vmstat import buddyinfo, pagetypeinfo
 from kmsan_tui.tui.frame import Frame, ZoneFree
 from kmsan_tui.tui.messages import PageSelected
 from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid, GridRow
@@ -101,9 +100,8 @@ class FreeLists(Vertical):
     def _update_procfs(self, frame: Frame) -> None:
         if not self.has_class("-procfs"):
             return
-        zones = frame.sim.zones
-        text = (buddyinfo(zones) + "\n" + pagetypeinfo(zones, zones[0].pageblock_order)) \
-            if zones else "no zones yet"
+        # Built on demand: the /proc text is only needed while it is shown.
+        text = frame.lookup.procfs() or "no zones yet"
         self.query_one("#procfs", Static).update(Text(text, no_wrap=True))
 
     def action_toggle_procfs(self) -> None:
@@ -124,13 +122,14 @@ class FreeLists(Vertical):
         frame = self.frame
         blocks = self.query_one("#blocks", OptionList)
         blocks.clear_options()
-        if frame is None or zi >= len(frame.sim.zones):
+        if frame is None or zi >= len(frame.free):
             return
-        zone = frame.sim.zones[zi]
         types = PAGETYPEINFO_TYPES if ti < 0 else (PAGETYPEINFO_TYPES[ti],)
         info: ZoneFree = frame.free[zi]
         for mt in types:
-            heads = zone.free_list(order, mt, limit=BLOCK_LIMIT)
+            # Asked when a list is expanded: copying every list into every frame would
+            # cost time in proportion to the free blocks.
+            heads = frame.lookup.free_list(zi, order, mt, BLOCK_LIMIT)
             count = info.by_type[PAGETYPEINFO_TYPES.index(mt)][order]
             blocks.add_option(Option(Text(f"{mt.label} order {order}: {count}", style="bold"),
                                      disabled=True))

@@ -1,4 +1,10 @@
-"""The kernel log: the simulated dmesg, appended as the boot goes on."""
+"""The kernel log: the simulated dmesg, appended as the boot goes on.
+
+Like Textual's ``Log``, it only appends: each frame carries its log as an
+``EventLog`` that shares the lines of the states before it, so the widget writes the
+lines after those it wrote, and redraws from the start only when the frame's log does
+not continue them (a step back, a strategy switch, another layout).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import RichLog
 
-from kmsan_tui.model.events import Event
+from kmsan_tui.tui.eventlog import EventLog
 from kmsan_tui.tui.frame import Frame
 
 MAX_LINES = 5000
@@ -42,14 +48,15 @@ KMSAN lines cyan.
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True)
-        self._written: list[Event] = []  # the events the log shows, to append only new ones
+        self._written: EventLog | None = None  # the log shown, to append only what follows
+        self._last_step: str | None = None  # the step of the last event written
 
     def watch_frame(self) -> None:
         if self.region.height:
             self._sync()
 
     def watch_memblock_debug(self) -> None:
-        self._written = []
+        self._written = None
         self._sync()
 
     def on_show(self, _event: events.Show) -> None:
@@ -62,16 +69,15 @@ KMSAN lines cyan.
         frame = self.frame
         if frame is None:
             return
-        events_ = frame.sim.events
-        n = len(self._written)
-        if n and (len(events_) < n or events_[n - 1] != self._written[-1]
-                  or events_[0] != self._written[0]):
-            n = 0  # undone, switched or reloaded: redraw from the start
-        if n == 0:
+        log = frame.log
+        if log is self._written:
+            return
+        new = log.since(self._written, MAX_LINES) if self._written is not None else None
+        if new is None:  # undone, switched, reloaded or refiltered: redraw from the start
             self.clear()
-            self._written = []
-        new = events_[n:][-MAX_LINES:]
-        step = self._written[-1].step if self._written else None
+            self._last_step = None
+            new = log.since(None, MAX_LINES) or ()
+        step = self._last_step
         for event in new:
             if event.step != step:
                 step = event.step
@@ -79,4 +85,5 @@ KMSAN lines cyan.
             if event.kind == "memblock" and not self.memblock_debug:
                 continue
             self.write(Text(event.text, style=_KIND_STYLE.get(event.kind, "")))
-        self._written = list(events_)
+        self._last_step = step
+        self._written = log

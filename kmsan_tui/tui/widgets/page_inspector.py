@@ -65,7 +65,7 @@ the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
     def _refresh_view(self) -> None:
         if self.frame is None:
             return
-        view = self.frame.sim.page(self.cursor)
+        view = self.frame.lookup.page(self.cursor)
         width = self.content_size.width
         key = (view, self.frame.strategy, width)
         if key == self._shown:

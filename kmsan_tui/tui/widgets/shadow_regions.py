@@ -17,8 +17,6 @@ from kmsan_tui.tui.fmt import size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected
 
-ROW_LIMIT = 2000
-
 # Documentation/arch/x86/x86_64/mm.rst, 4-level paging: the kernel half.
 _X86_64_4LEVEL = (
     (0xFFFF888000000000, 64 << 40, "direct mapping of all physical memory"),
@@ -110,25 +108,22 @@ in the slot KASAN would use, and whether they fit 4- and 5-level paging.
         if frame is None or self._drawn == frame.serial:
             return
         self._drawn = frame.serial
-        sim = frame.sim
-        layout = sim.strategy.virtual_layout(sim) if sim.kmsan_active else None
+        layout = frame.virtual_layout
         self.set_class(layout is not None, "-fixed")
         if layout is not None:
             self.query_one("#virtual", Static).update(self.virtual_table(layout))
         table = self.query_one("#extents", DataTable)
         row = table.cursor_row
         table.clear()
-        total = len(sim.kmsan)
-        for i, (start, end, value) in enumerate(sim.kmsan):
-            if i >= ROW_LIMIT:
-                table.add_row(Text(f"… {total - ROW_LIMIT:,} more extents", style="dim"),
-                              "", "", "", "")
-                break
+        for start, end, value in frame.metadata:
             kind, covers, owner = describe_extent(start, end, value)
             style = "bold red" if kind == "BLIND" else ""
             table.add_row(f"{start:#x}-{end - 1:#x}", f"{end - start:,}", Text(kind, style=style),
                           covers, owner, key=str(start))
-        if not total:
+        more = frame.metadata_total - len(frame.metadata)
+        if more > 0:
+            table.add_row(Text(f"… {more:,} more extents", style="dim"), "", "", "", "")
+        if not frame.metadata_total:
             table.add_row(Text("no KMSAN metadata yet", style="dim"), "", "", "", "")
         if table.row_count:
             table.move_cursor(row=min(row, table.row_count - 1), animate=False)
