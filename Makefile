@@ -27,10 +27,10 @@ types: $(STAMP)
 
 check: lint types test
 
+# Every target printed met / NOT MET; ~10-15 min on 2 cores, writes benchmarks/RESULTS.md.
+# ARGS: --quick, --only boot|workloads|buddy|tui, --baseline DIR (see run.py --help).
 bench: $(STAMP)
-	@$(BIN)/python -m compileall -q kmsan_tui
-	$(BIN)/python benchmarks/run.py
-	$(BIN)/python benchmarks/bench_buddy.py
+	$(BIN)/python benchmarks/run.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,20 +6,24 @@ Prints operations per second for order-0 alloc+free under several access
 patterns (an op is one alloc or one free, so a pair is 2 ops), the cost of
 the boot hand-over of 4 Mi order-10 blocks (16 TiB contiguous, and the KMSAN
 eager stride of 3 blocks), and a few other throughputs.  Each figure is the
-best of a few repeats, wall-clock, single-threaded.
+best of a few repeats, wall-clock, single-threaded. These are the raw ``Zone``
+figures; ``benchmarks/run.py --only buddy`` measures the path the workloads take
+(``Simulation.alloc_pages``/``free_pages``, KMSAN hooks included) beside them.
 """
 
 from __future__ import annotations
 
 import copy
 import gc
+import os
 import random
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# $KMSAN_BENCH_TREE: measure another checkout (run.py --baseline); default this one.
+sys.path.insert(0, os.environ.get("KMSAN_BENCH_TREE", str(Path(__file__).resolve().parents[1])))
 
 from kmsan_tui.model.buddy import MigrateType, Zone  # noqa: E402
 
@@ -65,6 +69,34 @@ def pairs_steady(n: int, live_pages: int = 10_000) -> Callable[[], float]:
         return time.perf_counter() - t
 
     return run
+
+
+def mix_5050(n: int) -> Callable[[], float]:
+    """A random 50/50 mix of order-0 alloc and free (LIFO frees) on a 4 GiB zone: the
+    figure of the first simulation-core target (>= 500k ops/s)."""
+
+    def run() -> float:
+        z = Zone(0, "Normal", 0, 1 << 20)
+        z.free_pages_core(0, 10, 1 << 10)
+        coin = _coins(n)
+        live: list[int] = []
+        alloc, free = z.alloc_pages, z.free_pages
+        t = time.perf_counter()
+        for c in coin:
+            if live and c < 0.5:
+                free(live.pop(), 0)
+            else:
+                pfn = alloc(0, MOV)
+                if pfn is not None:
+                    live.append(pfn)
+        return time.perf_counter() - t
+
+    return run
+
+
+def _coins(n: int) -> list[float]:
+    rnd = random.Random(0)
+    return [rnd.random() for _ in range(n)]
 
 
 def pairs_pinned_buddy(n: int) -> Callable[[], float]:
@@ -203,6 +235,7 @@ def main() -> None:
     print("order-0 alloc+free (1 GiB zone; an op is one alloc or one free):")
     n = 200_000 // k
     report("steady state: 10k live pages, free random + alloc", 2 * n, best(pairs_steady(n), reps))
+    report("random 50/50 mix of alloc and free (4 GiB zone)", 2 * n, best(mix_5050(2 * n), reps))
     report("alloc+free pairs, buddy page held (no merge)", 2 * n, best(pairs_pinned_buddy(n), reps))
     report("alloc+free pairs from a max-order block (10 splits/merges)", 2 * n,
            best(pairs_full_split(n), reps))

@@ -1,6 +1,7 @@
 """Explorer latency: keypress to updated screen, measured with Textual's Pilot.
 
     .venv/bin/python benchmarks/bench_tui.py [--layout server-1t] [--size 160x48] [--n 40]
+        [--no-sweep] [--launches N] [--json]
 
 For each action (step, step back, zoom in/out, cursor moves) around a start step
 (mem_init), then for every step of the boot forward and back, it presses the key,
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
 import subprocess
 import sys
@@ -26,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# $KMSAN_BENCH_TREE: measure another checkout (run.py --baseline); default this one.
+TREE = os.environ.get("KMSAN_BENCH_TREE", str(ROOT))
+sys.path.insert(0, TREE)
 
 from textual import events  # noqa: E402
 
@@ -44,6 +49,23 @@ class Samples:
     build: list[float] = field(default_factory=list)
 
 
+def steps_of(frame: object) -> list[str]:
+    """The boot's step names; works with frames that carry the simulation (before the
+    Machine refactor) and with frames that carry its figures only."""
+    sim = getattr(frame, "sim", None)
+    return list(sim.steps if sim is not None else frame.step_names)  # type: ignore[attr-defined]
+
+
+def current_of(frame: object) -> int:
+    """Steps run so far (the simulation's ``current``)."""
+    sim = getattr(frame, "sim", None)
+    return int(sim.current if sim is not None else frame.step_index)  # type: ignore[attr-defined]
+
+
+def done_of(frame: object) -> bool:
+    return current_of(frame) >= len(steps_of(frame))
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -53,7 +75,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 async def run(layout: str, size: tuple[int, int], n: int, start_step: str,
-              strategy: str = "eager") -> None:
+              strategy: str = "eager", sweep: bool = True, as_json: bool = False) -> None:
     t0 = time.perf_counter()
     runner = Runner(Session(load_layout(layout), strategy, 0))
     app = KmsanApp(runner, flash_changes=False)
@@ -70,7 +92,7 @@ async def run(layout: str, size: tuple[int, int], n: int, start_step: str,
             await pilot.pause()
 
         # Reach the step the measurements start from (not timed).
-        screen.run_to(screen.frame.sim.steps.index(start_step))
+        screen.run_to(steps_of(screen.frame).index(start_step))
         await idle()
 
         async def settled() -> None:
@@ -110,14 +132,14 @@ async def run(layout: str, size: tuple[int, int], n: int, start_step: str,
         for key in ("n", "u", "plus", "minus", "right", "left"):
             await measure("warm-up", key, key in "nu")
         del results["warm-up"]
-        index = screen.frame.sim.steps.index(start_step)
-        last = len(screen.frame.sim.steps) - 1
+        index = steps_of(screen.frame).index(start_step)
+        last = len(steps_of(screen.frame)) - 1
         for i in range(n):
             # Step forward and back around the start step, never past the end.
-            if screen.frame.sim.current <= last:
+            if current_of(screen.frame) <= last:
                 await measure("step (n)", "n", True)
             await measure("step back (u)", "u", True)
-            if screen.frame.sim.current > index + 3:
+            if current_of(screen.frame) > index + 3:
                 await measure("step back (u)", "u", True)
             await measure("zoom in (+)", "plus", False)
             await measure("zoom out (-)", "minus", False)
@@ -130,20 +152,33 @@ async def run(layout: str, size: tuple[int, int], n: int, start_step: str,
                 await measure("zoom out (-)", "minus", False)
         # Then the whole boot, every step forward and back once: the steps that change
         # most of the map (kmsan_init_shadow, memblock_free_all) are here too.
-        screen.run_to(0)
-        await idle()
-        await measure("warm-up", "u", True)  # back to before the first step
-        del results["warm-up"]
         slowest: list[tuple[float, str]] = []
-        while not screen.frame.sim.done:
+        if sweep:
+            screen.run_to(0)
+            await idle()
+            await measure("warm-up", "u", True)  # back to before the first step
+            del results["warm-up"]
+        while sweep and not done_of(screen.frame):
             await measure("boot: every step", "n", True)
             slowest.append((results["boot: every step"].total[-1], f"n {screen.frame.step_name}"))
-        while screen.frame.sim.current > 0:
+        while sweep and current_of(screen.frame) > 0:
             name = screen.frame.step_name
             await measure("boot: every step back", "u", True)
             slowest.append((results["boot: every step back"].total[-1], f"u {name}"))
+    if as_json:
+        print(json.dumps({
+            "layout": layout, "strategy": strategy, "size": f"{size[0]}x{size[1]}",
+            "rounds": n, "first_frame_ms": first_frame * 1000,
+            "actions": {name: {"n": len(s.total), "p50": statistics.median(s.total) * 1000,
+                               "p95": pct(s.total, 95) * 1000, "max": max(s.total) * 1000,
+                               "model_p95": pct(s.model, 95) * 1000 if s.model else None,
+                               "build_p95": pct(s.build, 95) * 1000 if s.build else None}
+                        for name, s in results.items()},
+            "slowest": [[what, seconds * 1000] for seconds, what in sorted(slowest)[-4:][::-1]],
+        }), flush=True)
+        return
     print(f"layout {layout}, {strategy}, terminal {size[0]}x{size[1]}, from step {start_step}, "
-          f"{n} rounds; then the whole boot forward and back")
+          f"{n} rounds" + ("; then the whole boot forward and back" if sweep else ""))
     print(f"first frame: {first_frame * 1000:.0f} ms after constructing the app, until "
           "every widget settled")
     print(f"{'action':<22}{'n':>5}{'p50 ms':>9}{'p95 ms':>9}"
@@ -157,8 +192,9 @@ async def run(layout: str, size: tuple[int, int], n: int, start_step: str,
             line += (f"{statistics.median(mod):>11.1f}{pct(mod, 95):>11.1f}"
                      f"{statistics.median(bld):>11.1f}{pct(bld, 95):>11.1f}")
         print(line)
-    print("slowest single steps: " + ", ".join(
-        f"{what} {seconds * 1000:.0f} ms" for seconds, what in sorted(slowest)[-4:][::-1]))
+    if slowest:
+        print("slowest single steps: " + ", ".join(
+            f"{what} {seconds * 1000:.0f} ms" for seconds, what in sorted(slowest)[-4:][::-1]))
     print("(total = keypress to redrawn screen; model = the session command; build = the "
           "frame's private copy, map index and metrics; the rest is messaging and drawing)")
 
@@ -204,7 +240,7 @@ def launch(layout: str, size: tuple[int, int], runs: int = 5) -> list[float]:
     for _ in range(runs):
         t0 = time.perf_counter()  # CLOCK_MONOTONIC: the same clock in the child
         out = subprocess.run([sys.executable, "-c", LAUNCH, layout, f"{size[0]}x{size[1]}"],
-                             capture_output=True, text=True, check=True, cwd=ROOT).stdout
+                             capture_output=True, text=True, check=True, cwd=TREE).stdout
         line = next(line for line in out.splitlines() if line.startswith("PAINT"))
         times.append(float(line.split()[2]) - t0)
     return times
@@ -218,15 +254,23 @@ def main() -> None:
     parser.add_argument("--from-step", default="mem_init", help="where the rounds start")
     parser.add_argument("--launches", type=int, default=5, help="fresh processes timed")
     parser.add_argument("--strategy", default="eager", choices=("eager", "lazy", "fixed"))
+    parser.add_argument("--no-sweep", action="store_true",
+                        help="skip the whole boot forward and back")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per part")
     args = parser.parse_args()
     cols, _, rows = args.size.partition("x")
     size = (int(cols), int(rows))
-    if args.launches:
+    if args.launches and args.json:
+        ms = [t * 1000 for t in launch(args.layout, size, args.launches)]
+        print(json.dumps({"launch_ms": ms}), flush=True)
+    elif args.launches:
         ms = sorted(t * 1000 for t in launch(args.layout, size, args.launches))
         print(f"launch to first frame ({args.launches} fresh processes): "
               f"median {statistics.median(ms):.0f} ms, worst {ms[-1]:.0f} ms "
               f"({', '.join(f'{t:.0f}' for t in ms)})")
-    asyncio.run(run(args.layout, size, args.n, args.from_step, args.strategy))
+    if args.n:
+        asyncio.run(run(args.layout, size, args.n, args.from_step, args.strategy,
+                        not args.no_sweep, args.json))
 
 
 if __name__ == "__main__":
