@@ -6,26 +6,45 @@ cost that does not grow with the machine. ``MapIndex`` flattens each layer of th
 numpy arrays once per frame; a cell query is then a handful of ``searchsorted`` calls
 over at most ``SAMPLES`` points per cell, whatever the cell's size.
 
-The rules mirror ``Simulation.page()`` so a one-page cell shows exactly the state
-the inspector shows for that page (tests/model/test_mapindex.py checks it).
+The pages' facts are resolved with ``pagestate.RULES``, the table ``Simulation.page()``
+resolves one page with, so a one-page cell shows exactly the state the inspector shows
+(tests/model/test_mapindex.py checks both against a per-page reference).
+
+Free blocks stay in the runs the free lists keep them in (``count`` blocks of one order
+at ``start + i*stride``): eager's hand-over of a 16 TiB machine leaves a million
+order-10 blocks in a few dozen runs, and the layer costs what the runs cost.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from kmsan_tui.model.buddy import Zone
 from kmsan_tui.model.constants import PAGE_SHIFT
-from kmsan_tui.model.mapdiff import Changes, Layer, layer_changes, strictly_increasing
-from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF, NCODES, STATE_CODES
+from kmsan_tui.model.mapdiff import (
+    Changes,
+    Layer,
+    Runs,
+    block_changes,
+    layer_changes,
+    layer_diff,
+    strictly_increasing,
+)
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
 from kmsan_tui.model.owners import ALL_CATEGORIES, category_id
-from kmsan_tui.model.pages import PageState
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.pagestate import (
+    BLIND_CODE,
+    CODE_OF,
+    NCODES,
+    STATE_CODES,
+    PageFacts,
+    PageSource,
+    PageState,
+    map_codes,
+)
 
 # A cell of more pages than this is sampled at this many evenly spaced pages.
 SAMPLES = 16
@@ -41,18 +60,44 @@ ORIGIN = CODE_OF[PageState.ORIGIN]
 BLIND = BLIND_CODE
 OUTSIDE = -1  # a cell past the end of the map
 
-# KMSAN layer kinds (what an extent of sim.kmsan does to the pages it covers).
-_K_NONE, _K_HELD, _K_SHADOW, _K_ORIGIN, _K_PATTERN, _K_BLIND = range(6)
-_KIND_CODE = np.array([-1, HELD_BACK, SHADOW, ORIGIN, -1, -1], dtype=np.int8)
+# What an extent of the KMSAN map says of the pages it covers, as bits (a pattern's
+# pages are shadow or origin by their slot in the pattern).
+_K_NONE, _K_HELD, _K_SHADOW, _K_ORIGIN, _K_PATTERN, _K_BLIND = 0, 1, 2, 4, 8, 16
+_META_CODES = np.array([HELD_BACK, SHADOW, ORIGIN], dtype=np.int8)
 
 _I64 = np.int64
-_FREE = 5  # the free blocks' place in MapIndex._layers()
-_C = {code: np.int8(code) for code in range(-1, NCODES)}  # codes as int8 scalars: np.where
-# keeps int8 arrays instead of widening to int64
+_LOW = np.iinfo(_I64).min
+# A strided run of at most this many blocks is kept as its blocks: a group of runs
+# costs a pass over every point of a frame, a block costs a slot in a sorted array.
+# The long runs (eager hands a 16 TiB machine over in a few dozen runs of a million
+# blocks) stay runs.
+EXPAND_RUNS_UP_TO = 1024
+# Long runs whose spans overlap go to separate groups; past this many groups the rest
+# are expanded too (interleaved hand-overs only: the shipped layouts need one).
+MAX_RUN_GROUPS = 4
 
 
-def _arr(values: list[int]) -> np.ndarray:
+def _arr(values: Sequence[int]) -> np.ndarray:
     return np.array(values, dtype=_I64)
+
+
+def _sentinel(values: np.ndarray, first: int) -> np.ndarray:
+    """``values`` behind one sentinel entry: a search lands on a real index for every
+    point (no clipping, no masks) and a miss reads the sentinel's value."""
+    return np.concatenate([np.array([first], dtype=values.dtype), values])
+
+
+def _blocks(starts: np.ndarray, counts: np.ndarray, strides: np.ndarray, orders: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """The head pfn and order of every block of some runs."""
+    first = np.repeat(np.cumsum(counts) - counts, counts)  # each block's run's first index
+    run = np.repeat(np.arange(len(counts)), counts)
+    heads = starts[run] + (np.arange(len(run), dtype=_I64) - first) * strides[run]
+    return heads, orders[run]
+
+
+def _take(runs: Runs, idx: np.ndarray) -> Runs:
+    return runs[0][idx], runs[1][idx], runs[2][idx], runs[3][idx]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,46 +112,174 @@ class Cells:
 LETTERS = np.array([*(c.letter for c in ALL_CATEGORIES), "X"], dtype="<U1")
 
 
+@dataclass(frozen=True, slots=True)
+class ZoneFree:
+    """One zone's free runs (built once per change of its free lists, then shared by
+    the indexes of later states while the zone's runs stay the same)."""
+
+    key: tuple[object, ...]  # (start_pfn, end_pfn, runs): equal keys, equal blocks
+    layer: Layer  # starts, span ends, counts, strides, orders: what the change search compares
+    # Contiguous runs, and the blocks of short strided runs: starts, ends, orders.
+    intervals: tuple[np.ndarray, np.ndarray, np.ndarray]
+    strided: Runs  # long runs with gaps between their blocks: starts, counts, strides, orders
+
+    @classmethod
+    def of(cls, key: tuple[object, ...], runs: Sequence[tuple[int, int, int, int]],
+           expand_up_to: int = EXPAND_RUNS_UP_TO) -> ZoneFree:
+        """The arrays of a zone's runs of (first pfn, count, stride, order)."""
+        table = np.array(runs, dtype=_I64).reshape(-1, 4)
+        starts, counts, strides, orders = (np.ascontiguousarray(table[:, k]) for k in range(4))
+        sizes = np.left_shift(1, orders)
+        span_ends = starts + (counts - 1) * strides + sizes
+        contiguous = (counts == 1) | (strides == sizes)
+        short = ~contiguous & (counts <= expand_up_to)
+        long = ~contiguous & ~short
+        iv_starts, iv_ends = starts[contiguous], starts[contiguous] + counts[contiguous] * sizes[contiguous]
+        iv_orders = orders[contiguous]
+        if short.any():
+            heads, head_orders = _blocks(starts[short], counts[short], strides[short], orders[short])
+            iv_starts = np.concatenate([iv_starts, heads])
+            iv_ends = np.concatenate([iv_ends, heads + np.left_shift(1, head_orders)])
+            iv_orders = np.concatenate([iv_orders, head_orders])
+            by_start = np.argsort(iv_starts, kind="stable")
+            iv_starts, iv_ends, iv_orders = iv_starts[by_start], iv_ends[by_start], iv_orders[by_start]
+        return cls(key, (starts, span_ends, counts, strides, orders),
+                   (iv_starts, iv_ends, iv_orders),
+                   (starts[long], counts[long], strides[long], orders[long]))
+
+    @property
+    def runs(self) -> Runs:
+        starts, _ends, counts, strides, orders = self.layer
+        return starts, counts, strides, orders
+
+
+class FreeBlocks:
+    """Every zone's free blocks, for point queries: the contiguous runs as intervals
+    (they never overlap), and the strided runs in groups whose spans do not overlap.
+
+    A strided run's span has other runs' blocks in its gaps (eager frees every third
+    order-10 block, lazy frees the rest later), so one sorted array cannot hold them;
+    inside a group, the last run starting at or before a pfn is the only one that
+    can hold it, and whether it does is arithmetic."""
+
+    __slots__ = ("intervals", "groups")
+
+    def __init__(self, zones: Sequence[ZoneFree], max_groups: int = MAX_RUN_GROUPS) -> None:
+        parts = [z.intervals for z in zones]
+        strided = [z.strided for z in zones]
+        s, e, o = (np.concatenate([p[k] for p in parts]) if parts else _arr([]) for k in range(3))
+        rs, rc, rst, ro = (np.concatenate([p[k] for p in strided]) if strided else _arr([])
+                           for k in range(4))
+        self.groups: list[tuple[np.ndarray, ...]] = []
+        if len(rs):
+            by_start = np.argsort(rs, kind="stable")
+            rs, rc, rst, ro = rs[by_start], rc[by_start], rst[by_start], ro[by_start]
+            sizes = np.left_shift(1, ro)
+            group = self._group(rs, rs + (rc - 1) * rst + sizes)
+            for g in range(max_groups):
+                mine = group == g
+                if mine.any():
+                    self.groups.append((
+                        _sentinel(rs[mine], -1), _sentinel(rc[mine], 0), _sentinel(rst[mine], 1),
+                        _sentinel(sizes[mine], 0), _sentinel(ro[mine].astype(np.int16), -1)))
+            rest = group >= max_groups
+            if rest.any():  # too deep: those runs' blocks join the intervals
+                heads, head_orders = _blocks(rs[rest], rc[rest], rst[rest], ro[rest])
+                s = np.concatenate([s, heads])
+                e = np.concatenate([e, heads + np.left_shift(1, head_orders)])
+                o = np.concatenate([o, head_orders])
+        if not strictly_increasing(s):  # zones that overlap, or expanded runs
+            idx = np.argsort(s, kind="stable")
+            s, e, o = s[idx], e[idx], o[idx]
+        self.intervals = (_sentinel(s, _LOW), _sentinel(e, _LOW),
+                          _sentinel(o.astype(np.int16), -1))
+
+    @staticmethod
+    def _group(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """A group number for each run (sorted by start) such that the spans of one
+        group do not overlap: first fit, in start order."""
+        if strictly_increasing(starts) and bool((ends[:-1] <= starts[1:]).all()):
+            return np.zeros(len(starts), dtype=_I64)
+        last_end: list[int] = []
+        group = np.empty(len(starts), dtype=_I64)
+        for k, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+            g = next((g for g, e in enumerate(last_end) if e <= start), len(last_end))
+            if g == len(last_end):
+                last_end.append(end)
+            else:
+                last_end[g] = end
+            group[k] = g
+        return group
+
+    def lookup(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether each pfn is in a free block, and the block's order (-1 if not)."""
+        s, e, o = self.intervals
+        i = np.searchsorted(s, points, side="right") - 1
+        free = points < e[i]
+        order = np.where(free, o[i], np.int16(-1))
+        for starts, counts, strides, sizes, orders in self.groups:
+            # The last run starting at or before p holds p iff p falls on one of its
+            # blocks: (p - start) // stride < count and (p - start) % stride < size.
+            j = np.searchsorted(starts, points, side="right") - 1
+            d, stride = points - starts[j], strides[j]
+            q = d // stride  # (numpy's divmod is twice as slow)
+            inside = (d >= 0) & (q < counts[j]) & (d - q * stride < sizes[j])
+            free |= inside
+            order = np.where(inside, orders[j], order)
+        return free, order
+
+
+def _every(zones: Sequence[ZoneFree]) -> Runs:
+    """The runs of every zone, concatenated."""
+    cols = [np.concatenate([z.runs[k] for z in zones]) if zones else _arr([]) for k in range(4)]
+    return cols[0], cols[1], cols[2], cols[3]
+
+
 class MapIndex:
     """Sorted arrays of every layer of one simulation state (built once per frame).
 
     It keeps no reference to the simulation: a frame's index stays valid, and cheap,
     after the model moved on (the previous frame's index is what change marks use).
+    Each layer is kept behind a sentinel entry (``_sentinel``); ``_layers()`` gives
+    views without it.
     """
 
-    def __init__(self, sim: Simulation, base: MapIndex | None = None) -> None:
+    def __init__(self, sim: PageSource, base: MapIndex | None = None) -> None:
         self.handed_over = bool(sim.handed_over)
         self.has_zones = bool(sim.zones)
         zones = sorted(sim.zones, key=lambda z: z.start_pfn)
-        self.zone_starts = _arr([z.start_pfn for z in zones])
-        self.zone_ends = _arr([z.end_pfn for z in zones])
+        self._zone = self._intervals([z.start_pfn for z in zones], [z.end_pfn for z in zones])
         # memblock: memblock_is_memory()/is_reserved() of the page's first byte.
         page = 1 << PAGE_SHIFT
         mem = sim.memblock.memory.regions
-        self.mem_starts = _arr([-(-r.base // page) for r in mem])
-        self.mem_ends = _arr([-(-(r.base + r.size) // page) for r in mem])
+        self._mem = self._intervals([-(-r.base // page) for r in mem],
+                                    [-(-(r.base + r.size) // page) for r in mem])
         res = sim.memblock.reserved.regions
-        self.res_starts = _arr([-(-r.base // page) for r in res])
-        self.res_ends = _arr([-(-(r.base + r.size) // page) for r in res])
+        self._res = self._intervals([-(-r.base // page) for r in res],
+                                    [-(-(r.base + r.size) // page) for r in res])
         self.has_memory = bool(mem) or self.has_zones
         self._owners(sim)
         self._buddy(zones, base)
         self._kmsan(sim)
         self.span = self._span(sim)
-        self.changes = self._changes_from(base) if base is not None else None
+        self.changes: Changes[MapIndex] | None = (
+            self._changes_from(base) if base is not None else None)
         """Where this state differs from ``base`` (None: no base, or everything)."""
 
     # ------------------------------------------------------------------ layers
 
-    def _owners(self, sim: Simulation) -> None:
+    @staticmethod
+    def _intervals(starts: Sequence[int], ends: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        return _sentinel(_arr(starts), _LOW), _sentinel(_arr(ends), _LOW)
+
+    def _owners(self, sim: PageSource) -> None:
         starts, ends, ids = [], [], []
         for s, e, owner in sim.owners:
             starts.append(s)
             ends.append(e)
             ids.append(category_id(owner))
         self._present = set(ids)
-        self.own_starts, self.own_ends = _arr(starts), _arr(ends)
-        self.own_ids = np.array(ids, dtype=np.int16)
+        self._own = (*self._intervals(starts, ends), _sentinel(np.array(ids, dtype=np.int16), -1))
 
     @property
     def owner_letters(self) -> tuple[str, ...]:
@@ -119,69 +292,36 @@ class MapIndex:
         self._present.add(cid)
         return cid
 
-    def _buddy(self, zones: list, base: MapIndex | None) -> None:  # type: ignore[type-arg]
+    def _buddy(self, zones: Sequence[Zone], base: MapIndex | None) -> None:
         a_starts: list[int] = []
         a_ends: list[int] = []
-        # Each zone's free blocks, keyed by the runs they come from: a zone whose runs
-        # are those of the base state takes its arrays as they are (a step changes the
-        # free lists of one zone or a few), and the change search skips it.
-        reuse = {entry[0]: entry for entry in base._zone_free} if base is not None else {}
-        self._zone_free: list[tuple[tuple[object, ...], np.ndarray, np.ndarray, np.ndarray]] = []
+        # Each zone's free runs: a zone whose runs are those of the base state takes
+        # its arrays as they are (a step changes the free lists of one zone or a few),
+        # and the change search skips it.
+        reuse = {z.key: z for z in base._zone_free} if base is not None else {}
+        self._zone_free: list[ZoneFree] = []
         for zone in zones:
             for head, order, _mt in zone.allocated_blocks():
                 a_starts.append(head)
                 a_ends.append(head + (1 << order))
-            key = (zone.start_pfn, zone.end_pfn, tuple(
-                (run.start_pfn, run.count, run.stride, run.order)
-                for run in zone.free_runs_between(zone.start_pfn, zone.end_pfn)))
-            self._zone_free.append(reuse.get(key) or (key, *self._expand(key[2])))
-        order = np.argsort(np.array(a_starts, dtype=_I64), kind="stable")
-        self.alloc_starts = _arr(a_starts)[order]
-        self.alloc_ends = _arr(a_ends)[order]
-        if self._zone_free:
-            s = np.concatenate([z[1] for z in self._zone_free])
-            e = np.concatenate([z[2] for z in self._zone_free])
-            o = np.concatenate([z[3] for z in self._zone_free])
-            if not strictly_increasing(s):  # zones that overlap: sort them together
-                idx = np.argsort(s, kind="stable")
-                s, e, o = s[idx], e[idx], o[idx]
-            self.free_starts, self.free_ends, self.free_orders = s, e, o
-        else:
-            self.free_starts = self.free_ends = _arr([])
-            self.free_orders = np.array([], dtype=np.int16)
+            runs = tuple((run.start_pfn, run.count, run.stride, run.order)
+                         for run in zone.free_runs_between(zone.start_pfn, zone.end_pfn))
+            key = (zone.start_pfn, zone.end_pfn, runs)
+            self._zone_free.append(reuse.get(key) or ZoneFree.of(key, runs))
+        by_start = np.argsort(np.array(a_starts, dtype=_I64), kind="stable")
+        self._alloc = (_sentinel(_arr(a_starts)[by_start], _LOW),
+                       _sentinel(_arr(a_ends)[by_start], _LOW))
+        self._free = FreeBlocks(self._zone_free)
 
-    @staticmethod
-    def _expand(runs: tuple[tuple[int, int, int, int], ...]
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(starts, ends, orders) of a zone's free blocks, sorted, from its runs of
-        (first pfn, count, stride, order)."""
-        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for start, count, stride, order in runs:
-            size = 1 << order
-            if stride == size or count == 1:
-                # Contiguous blocks of one order: one interval.
-                s = np.array([start], dtype=_I64)
-                e = np.array([start + count * size], dtype=_I64)
-            else:
-                s = start + np.arange(count, dtype=_I64) * stride
-                e = s + size
-            parts.append((s, e, np.full(len(s), order, dtype=np.int16)))
-        if not parts:
-            return _arr([]), _arr([]), np.array([], dtype=np.int16)
-        s = np.concatenate([p[0] for p in parts])
-        e = np.concatenate([p[1] for p in parts])
-        o = np.concatenate([p[2] for p in parts])
-        idx = np.argsort(s, kind="stable")
-        return s[idx], e[idx], o[idx]
-
-    def _kmsan(self, sim: Simulation) -> None:
+    def _kmsan(self, sim: PageSource) -> None:
         starts, ends, kinds, bases, orders, owners = [], [], [], [], [], []
         for s, e, value in sim.kmsan:
             base = order = 0
             owner = -1
             if isinstance(value, MetaBacking):
-                kind = _K_HELD if value.data_delta is None else (
-                    _K_SHADOW if value.role is MetaRole.SHADOW else _K_ORIGIN)
+                kind = _K_SHADOW if value.role is MetaRole.SHADOW else _K_ORIGIN
+                if value.data_delta is None:
+                    kind |= _K_HELD
                 owner = self.owner_id(value.owner)
             elif isinstance(value, FixedBacking):
                 kind = _K_SHADOW if value.role is MetaRole.SHADOW else _K_ORIGIN
@@ -199,27 +339,18 @@ class MapIndex:
             bases.append(base)
             orders.append(order)
             owners.append(owner)
-        self.k_starts, self.k_ends = _arr(starts), _arr(ends)
-        self.k_kinds = np.array(kinds, dtype=np.int8)
-        self.k_bases, self.k_orders = _arr(bases), _arr(orders)
-        self.k_owners = np.array(owners, dtype=np.int16)
+        self._k = (*self._intervals(starts, ends),
+                   _sentinel(np.array(kinds, dtype=np.int8), _K_NONE),
+                   _sentinel(_arr(bases), 0), _sentinel(_arr(orders), 0),
+                   _sentinel(np.array(owners, dtype=np.int16), -1))
 
-    def _layers(self) -> tuple[Layer, ...]:  # the free blocks are layer _FREE
-        """Every layer classify() reads, as (starts, ends, values...) sorted by start."""
-        # memblock.reserved counts only until the handover (classify() ignores it after).
-        reserved = self.res_starts, self.res_ends
-        return (
-            (self.zone_starts, self.zone_ends),
-            (self.mem_starts, self.mem_ends),
-            reserved if not self.handed_over else (_arr([]), _arr([])),
-            (self.own_starts, self.own_ends, self.own_ids),
-            (self.alloc_starts, self.alloc_ends),
-            (self.free_starts, self.free_ends, self.free_orders),
-            (self.k_starts, self.k_ends, self.k_kinds, self.k_bases, self.k_orders,
-             self.k_owners),
-        )
+    def _layers(self) -> tuple[Layer, ...]:
+        """Every layer but the free blocks, as (starts, ends, values...) sorted by start."""
+        return tuple(tuple(col[1:] for col in layer)
+                     for layer in (self._zone, self._mem, self._res, self._own, self._alloc,
+                                   self._k))
 
-    def _changes_from(self, base: MapIndex) -> Changes | None:
+    def _changes_from(self, base: MapIndex) -> Changes[MapIndex] | None:
         """The pfn intervals where a page may classify differently in ``base``: the
         entries of each layer that the other state lacks (a few array passes, so a
         step that touches a handful of blocks redraws a handful of map rows)."""
@@ -227,22 +358,21 @@ class MapIndex:
                 self.handed_over, self.has_zones, self.has_memory, self.span):
             return None
         mine, theirs = self._layers(), base._layers()
-        parts = [part for i in range(len(mine)) if i != _FREE
-                 for part in layer_changes(mine[i], theirs[i])]
+        parts = [part for a, b in zip(mine, theirs, strict=True) for part in layer_changes(a, b)]
         zones, base_zones = self._zone_free, base._zone_free
-        if [z[0][:2] for z in zones] == [z[0][:2] for z in base_zones]:
-            # The same zones: only those whose runs changed are searched.
+        if [z.key[:2] for z in zones] == [z.key[:2] for z in base_zones]:
+            # The same zones: only those whose runs changed are searched, and only the
+            # runs that differ are compared block by block.
             for z, bz in zip(zones, base_zones, strict=True):
                 if z is not bz:
-                    parts += layer_changes(z[1:], bz[1:])
+                    only_a, only_b = layer_diff(z.layer, bz.layer)
+                    parts.append(block_changes(_take(z.runs, only_a), _take(bz.runs, only_b)))
         else:
-            parts += layer_changes(mine[_FREE], theirs[_FREE])
-        starts = [s for s, _e in parts]
-        ends = [e for _s, e in parts]
-        return Changes(base, np.concatenate(starts), np.concatenate(ends))
+            parts.append(block_changes(_every(zones), _every(base_zones)))
+        return Changes(base, np.concatenate([s for s, _e in parts]),
+                       np.concatenate([e for _s, e in parts]))
 
-    @staticmethod
-    def _span(sim: Simulation) -> int:
+    def _span(self, sim: PageSource) -> int:
         """The map covers [0, span): physical address 0 to the end of RAM."""
         if sim.memblock.memory.regions:
             last = sim.memblock.memory.regions[-1]
@@ -256,82 +386,54 @@ class MapIndex:
 
     # ------------------------------------------------------------------ queries
 
-    def _sentinelled(self) -> dict[str, np.ndarray]:
-        """Each layer's arrays behind one sentinel entry that contains no page, so a
-        search lands on a real index for every point (no clipping, no masks) and a
-        miss reads the sentinel's value: no owner, no KMSAN kind."""
-        cached: dict[str, np.ndarray] | None = getattr(self, "_sentinel_cache", None)
-        if cached is not None:
-            return cached
-
-        def put(values: np.ndarray, first: int) -> np.ndarray:
-            return np.concatenate([np.array([first], dtype=values.dtype), values])
-        low = np.iinfo(_I64).min
-        out: dict[str, np.ndarray] = {}
-        for name in ("zone", "mem", "res", "own", "alloc", "k", "free"):
-            out[f"{name}_s"] = put(getattr(self, f"{name}_starts"), low)
-            out[f"{name}_e"] = put(getattr(self, f"{name}_ends"), low)
-        out["own_ids"] = put(self.own_ids, -1)
-        out["k_kinds"] = put(self.k_kinds, _K_NONE)
-        out["k_owners"] = put(self.k_owners, -1)
-        out["k_bases"] = put(self.k_bases, 0)
-        out["k_orders"] = put(self.k_orders, 0)
-        out["free_orders"] = put(self.free_orders, -1)
-        self._sentinel_cache = out
-        return out
-
-    def classify(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(state code, aux) of each pfn in ``points``, by Simulation.page()'s rules."""
+    def lookup(self, points: np.ndarray) -> tuple[PageFacts, np.ndarray, np.ndarray, np.ndarray]:
+        """The facts of each pfn in ``points``, with what the glyphs need: the owner
+        category id (-1: none), the KMSAN metadata's owner id and the free order."""
         points = np.asarray(points, dtype=_I64)
-        t = self._sentinelled()
 
-        def search(name: str) -> tuple[np.ndarray, np.ndarray]:
-            """Whether each point is in an interval of the layer, and the index of the
-            last interval starting at or before it (0 is the sentinel)."""
-            i = np.searchsorted(t[f"{name}_s"], points, side="right") - 1
-            return points < t[f"{name}_e"][i], i
+        def hit(layer: tuple[np.ndarray, ...]) -> np.ndarray:
+            """Whether each point is in an interval of the layer."""
+            return points < layer[1][np.searchsorted(layer[0], points, side="right") - 1]
 
-        def hit(name: str) -> np.ndarray:
-            return search(name)[0]
-
-        def find(name: str) -> tuple[np.ndarray, np.ndarray]:
+        def find(layer: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
             """``hit()``, and the index of each point's interval (0, the sentinel, if none)."""
-            inside, i = search(name)
+            i = np.searchsorted(layer[0], points, side="right") - 1
+            inside = points < layer[1][i]
             return inside, np.where(inside, i, 0)
 
-        in_zone = hit("zone")
+        in_zone = hit(self._zone)
         # A hole: not memblock memory, or outside every zone once there are zones
         # (holes inside a zone's span are holes too, with a PG_reserved struct page).
-        ram = hit("mem")
+        ram = hit(self._mem)
         if self.has_zones:
             ram &= in_zone
-        has_owner, owner = find("own")
-        aux = t["own_ids"][owner]
-        if self.handed_over:
-            codes = np.where(ram, _C[RESERVED], _C[HOLE])
-        else:
-            codes = np.where(ram, np.where(hit("res") | has_owner, _C[RESERVED],
-                                           _C[MEMBLOCK_FREE]), _C[HOLE])
-        codes = np.where(in_zone & hit("alloc"), _C[ALLOCATED], codes)
-        k = find("k")[1]
-        kind = t["k_kinds"][k]
-        meta = _KIND_CODE[kind]
+        owned, own = find(self._own)
+        k = find(self._k)[1]
+        kind = self._k[2][k]
+        shadow, origin = (kind & _K_SHADOW) != 0, (kind & _K_ORIGIN) != 0
         pattern = kind == _K_PATTERN
         if pattern.any():
             kp = k[pattern]
-            slot = ((points[pattern] - t["k_bases"][kp]) >> t["k_orders"][kp]) % 3
             # mm/kmsan/init.c: held_back[] keeps shadow, then origin, then the data chunk.
-            meta[pattern] = np.where(slot == 0, _C[SHADOW], np.where(slot == 1, _C[ORIGIN],
-                                                                       np.int8(-1)))
-        is_meta = ram & (meta >= 0)
-        codes = np.where(is_meta, meta, codes)
-        aux = np.where(is_meta & ~has_owner, t["k_owners"][k], aux)
-        free, f = find("free")
-        free &= in_zone
-        codes = np.where(free, _C[FREE], codes)
-        aux = np.where(free, t["free_orders"][f], aux)
-        blind = (kind == _K_BLIND) & ((codes == ALLOCATED) | (codes == RESERVED))
-        codes = np.where(blind, _C[BLIND], codes)
+            slot = ((points[pattern] - self._k[3][kp]) >> self._k[4][kp]) % 3
+            shadow[pattern] = slot == 0
+            origin[pattern] = slot == 1
+        free, free_order = self._free.lookup(points)
+        facts = PageFacts(
+            ram=ram, free=free & in_zone, held_back=(kind & _K_HELD) != 0, shadow=shadow,
+            origin=origin,
+            allocated=in_zone & hit(self._alloc), reserved=hit(self._res),
+            owned=owned, handed_over=np.array(self.handed_over), blind=kind == _K_BLIND)
+        return facts, self._own[2][own], self._k[5][k], free_order
+
+    def classify(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(state code, aux) of each pfn in ``points``: codes by ``pagestate.RULES``
+        (blind spots as BLIND), aux the free order of a free page, the metadata's owner
+        for a metadata page no one else owns, the owner category id otherwise."""
+        facts, owner, meta_owner, free_order = self.lookup(points)
+        codes = map_codes(facts)
+        aux = np.where(np.isin(codes, _META_CODES) & ~facts.owned, meta_owner, owner)
+        aux = np.where(codes == FREE, free_order, aux)
         return codes, aux
 
     def cells(self, start: int, pages_per_cell: int, ncells: int) -> Cells:

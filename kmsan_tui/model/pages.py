@@ -1,10 +1,15 @@
-"""The read-only view of one ``struct page`` that ``Simulation.page(pfn)`` returns."""
+"""The read-only view of one ``struct page`` that ``Simulation.page(pfn)`` returns.
+
+The page's state comes from ``pagestate.RULES`` (``PageState`` lives there too and is
+re-exported here); this module adds what the inspector shows beside it: flags, the
+buddy block, the owner and where the KMSAN metadata lives.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntFlag
-from typing import TYPE_CHECKING
+from enum import IntFlag
+from typing import Any, Protocol, assert_never
 
 from kmsan_tui.model.constants import PAGE_SHIFT, MigrateType
 from kmsan_tui.model.metadata import (
@@ -15,9 +20,7 @@ from kmsan_tui.model.metadata import (
     MetaPattern,
     MetaRole,
 )
-
-if TYPE_CHECKING:
-    from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.pagestate import PageFacts, PageSource, PageState, state_of
 
 
 class PageFlags(IntFlag):
@@ -35,19 +38,6 @@ class PageFlags(IntFlag):
         names = [f.name.removeprefix("PG_") for f in PageFlags
                  if f and f in self and f.name is not None]
         return "|".join(names) if names else "none"
-
-
-class PageState(Enum):
-    """What a page is being used for, one value per map colour."""
-
-    HOLE = "hole"  # no RAM (e820 reserved or absent): no struct page is initialised
-    MEMBLOCK_FREE = "memblock"  # RAM memblock has not handed to the buddy allocator yet
-    RESERVED = "reserved"  # memblock-reserved: PG_reserved after memmap_init_reserved_pages
-    FREE = "free"  # on a buddy free list
-    ALLOCATED = "allocated"  # handed out by the buddy allocator
-    SHADOW = "shadow"  # KMSAN shadow page
-    ORIGIN = "origin"  # KMSAN origin page
-    HELD_BACK = "held back"  # eager: kept in held_back[order], not yet paired with data
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,24 +66,40 @@ class PageView:
         return self.pfn << 12
 
 
-def page_view(sim: Simulation, pfn: int) -> PageView:
+class DescribesMetadata(Protocol):
+    def describe_metadata(self, m: Any, pfn: int, shadow: int | None, origin: int | None
+                          ) -> tuple[int | None, int | None, dict[str, Any]]: ...
+
+
+class InspectedMachine(PageSource, Protocol):
+    """A ``PageSource`` whose strategy describes where a page's metadata lives."""
+
+    @property
+    def strategy(self) -> DescribesMetadata: ...
+
+
+def _describe_metadata(sim: InspectedMachine, pfn: int, shadow: int | None,
+                       origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]:
+    """The strategy's view of pfn's metadata (the one place page_view asks the strategy)."""
+    return sim.strategy.describe_metadata(sim, pfn, shadow, origin)
+
+
+def page_view(sim: InspectedMachine, pfn: int) -> PageView:
     """A read-only view of ``struct page`` for pfn (any pfn: holes included).
 
-    The layers are read in the order the kernel would answer: no RAM is a hole, a
-    buddy free block wins, then KMSAN metadata, buddy allocations, memblock
-    reservations, and memory memblock has not handed over yet.
+    The page's facts are read from every layer, and its state is the first rule of
+    ``pagestate.RULES`` that holds (the map resolves its cells with the same table).
     """
     zone = sim.zone_of(pfn)
     nid = zone.nid if zone else None
     zname = zone.name if zone else None
     addr = pfn << PAGE_SHIFT
-    in_memory = sim.memblock.is_memory(addr)
     owner_ext = sim.owners.get(pfn)
     owner = owner_ext[2] if owner_ext else None
     meta = sim.kmsan.get(pfn)
     shadow = origin = meta_for = None
     role: MetaRole | None = None
-    blind = False
+    held = blind = False
     meta_owner = None
     if meta is not None:
         value = meta[2]
@@ -101,6 +107,7 @@ def page_view(sim: Simulation, pfn: int) -> PageView:
             shadow, origin = value.resolve(pfn)
         elif isinstance(value, MetaBacking):
             role, meta_for, meta_owner = value.role, value.data_of(pfn), value.owner
+            held = meta_for is None
         elif isinstance(value, FixedBacking):
             role, meta_for, meta_owner = value.role, pfn + value.data_delta, value.owner
         elif isinstance(value, MetaPattern):
@@ -112,34 +119,39 @@ def page_view(sim: Simulation, pfn: int) -> PageView:
                 meta_for = d + (pfn - (s if prole is MetaRole.SHADOW else o))
         elif isinstance(value, Blind):
             blind = True
-    shadow, origin, extra = sim.strategy.describe_metadata(sim, pfn, shadow, origin)
+    free = zone.find_free_block(pfn) if zone is not None else None
+    block = zone.allocated_block(pfn) if zone is not None else None
+    state = state_of(PageFacts.of_page(
+        ram=sim.memblock.is_memory(addr) and (zone is not None or not sim.zones),
+        free=free is not None, held_back=held, shadow=role is MetaRole.SHADOW,
+        origin=role is MetaRole.ORIGIN, allocated=block is not None,
+        reserved=sim.memblock.is_reserved(addr), owned=owner is not None,
+        handed_over=bool(sim.handed_over), blind=blind))
+    shadow, origin, extra = _describe_metadata(sim, pfn, shadow, origin)
     common = {"pfn": pfn, "nid": nid, "zone": zname, "kmsan_shadow": shadow,
               "kmsan_origin": origin, "blind": blind, **extra}
-    if not in_memory or (zone is None and sim.zones):
-        # mm/mm_init.c: init_unavailable_range() gives holes inside a zone's span
-        # a PG_reserved struct page; outside any zone there is none.
-        flags = PageFlags.PG_reserved if zone is not None else PageFlags.NONE
-        return PageView(state=PageState.HOLE, flags=flags, **common)
-    if zone is not None:
-        free = zone.find_free_block(pfn)
-        if free is not None:
+    match state:
+        case PageState.HOLE:
+            # mm/mm_init.c: init_unavailable_range() gives holes inside a zone's span
+            # a PG_reserved struct page; outside any zone there is none.
+            flags = PageFlags.PG_reserved if zone is not None else PageFlags.NONE
+            return PageView(state=state, flags=flags, **common)
+        case PageState.FREE:
+            assert free is not None
             head, order, mt = free
             flags = PageFlags.PG_buddy if head == pfn else PageFlags.NONE
-            return PageView(state=PageState.FREE, flags=flags, order=order, head_pfn=head,
+            return PageView(state=state, flags=flags, order=order, head_pfn=head,
                             migratetype=mt, **common)
-    if role is not None:
-        held = meta_for is None
-        state = (PageState.HELD_BACK if held else
-                 PageState.SHADOW if role is MetaRole.SHADOW else PageState.ORIGIN)
-        block = zone.allocated_block(pfn) if zone else None
-        flags = PageFlags.NONE if block else PageFlags.PG_reserved
-        common["meta_for"] = meta_for
-        return PageView(state=state, flags=flags, owner=owner or meta_owner,
-                        order=block[1] if block else None,
-                        head_pfn=block[0] if block else None, **common)
-    if zone is not None:
-        block = zone.allocated_block(pfn)
-        if block is not None:
+        case PageState.HELD_BACK | PageState.SHADOW | PageState.ORIGIN:
+            # Metadata taken from the buddy allocator is an allocated block; metadata
+            # memblock allocated is PG_reserved.
+            flags = PageFlags.NONE if block else PageFlags.PG_reserved
+            common["meta_for"] = meta_for
+            return PageView(state=state, flags=flags, owner=owner or meta_owner,
+                            order=block[1] if block else None,
+                            head_pfn=block[0] if block else None, **common)
+        case PageState.ALLOCATED:
+            assert block is not None
             head, order, mt = block
             flags = PageFlags.NONE
             if order and head == pfn:
@@ -148,14 +160,15 @@ def page_view(sim: Simulation, pfn: int) -> PageView:
                 flags |= PageFlags.PG_slab
             elif mt is MigrateType.MOVABLE:
                 flags |= PageFlags.PG_lru
-            return PageView(state=PageState.ALLOCATED, flags=flags, order=order,
-                            head_pfn=head, migratetype=mt, owner=owner, **common)
-    if sim.memblock.is_reserved(addr) or (owner is not None and not sim.handed_over):
-        return PageView(state=PageState.RESERVED, flags=PageFlags.PG_reserved, owner=owner,
-                        **common)
-    if not sim.handed_over:
-        return PageView(state=PageState.MEMBLOCK_FREE, **common)
-    # Handed over but neither free, allocated nor metadata: a partial page at the edge
-    # of a reserved range, which memblock_free_all() leaves PG_reserved.
-    return PageView(state=PageState.RESERVED, flags=PageFlags.PG_reserved, owner=owner,
-                    **common)
+            return PageView(state=state, flags=flags, order=order, head_pfn=head,
+                            migratetype=mt, owner=owner, **common)
+        case PageState.RESERVED:
+            return PageView(state=state, flags=PageFlags.PG_reserved, owner=owner, **common)
+        case PageState.MEMBLOCK_FREE:
+            return PageView(state=state, **common)
+        case _:
+            assert_never(state)
+
+
+__all__ = ["DescribesMetadata", "InspectedMachine", "PageFlags", "PageState", "PageView",
+           "page_view"]

@@ -1,4 +1,5 @@
-"""The map's cells agree with the model: a one-page cell shows Simulation.page()'s state."""
+"""The map's cells agree with the model: a one-page cell shows Simulation.page()'s state,
+and both agree with the per-page reference painter (tests/model/reference_pages.py)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kmsan_tui.model import load_layout
+from kmsan_tui.model import Simulation, load_layout, pagestate
 from kmsan_tui.model import mapindex as mc
-from kmsan_tui.model.mapdiff import layer_changes
-from kmsan_tui.model.mapindex import MapIndex
-from kmsan_tui.model.mapview import BLIND_CODE, CODE_OF
-from kmsan_tui.model.owners import category
-from kmsan_tui.model.pages import PageState
+from kmsan_tui.model.mapdiff import block_changes, layer_changes
+from kmsan_tui.model.mapindex import FreeBlocks, MapIndex, ZoneFree
+from kmsan_tui.model.owners import category, category_id
+from kmsan_tui.model.pagestate import BLIND_CODE, CODE_OF, RULES, PageState
 from kmsan_tui.session import Session
 from kmsan_tui.tui.fmt import parse_location, short_addr
+from tests.model.reference_pages import page_codes
 
 
 def truth(sim, pfn: int) -> int:
@@ -37,6 +38,108 @@ def test_one_page_cells_show_the_page_state_at_every_step(strategy: str) -> None
         if session.sim.done:
             break
         session.step()
+
+
+# States where the rules' conditions overlap: before and after the hand-over, held
+# back metadata (eager), metadata in buddy blocks (lazy), blind spots, workloads.
+CORPUS_STEPS = ("free_area_init", "kmsan_init_shadow", "memblock_free_all", "mem_init", None)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[tuple[str, Simulation]]:
+    states = []
+    for strategy in ("eager", "lazy", "fixed"):
+        for step in CORPUS_STEPS:
+            session = Session(load_layout("tiny-64m"), strategy)
+            if step is None:
+                session.run_all()
+                session.run_workload("fragmenter", 400)
+            else:
+                session.run_to(step)
+            states.append((f"{strategy}/{step or 'fragmenter'}", session.sim))
+    # memblock_double_array() reserves memory no boot step owns (no shipped layout needs
+    # it early enough to show): a memblock_alloc() without an owner does the same.
+    sim = Simulation("tiny-64m", "eager")
+    sim.run_to("free_area_init")
+    assert sim.memblock.alloc(1 << 20, 1 << 20)
+    states.append(("eager/memblock_alloc without an owner", sim))
+    return states
+
+
+def _disagreements(corpus: list[tuple[str, Simulation]]) -> list[str]:
+    """Where MapIndex, Simulation.page() and the reference painter differ."""
+    out = []
+    for name, sim in corpus:
+        index = MapIndex(sim)
+        codes = index.classify(np.arange(index.span))[0]
+        want = page_codes(sim, 0, index.span)
+        out += [f"{name}: map {pfn:#x}" for pfn in np.flatnonzero(codes != want)[:3]]
+        states = page_codes(sim, 0, index.span, blind=False)
+        for pfn in range(0, index.span, 97):
+            if CODE_OF[sim.page(pfn).state] != states[pfn]:
+                out.append(f"{name}: page {pfn:#x}")
+                break
+    return out
+
+
+def test_map_and_pages_agree_with_the_reference_painter(corpus) -> None:
+    """Every page of each state: the map's code is the painter's, and so is
+    Simulation.page()'s state (on a sample)."""
+    assert _disagreements(corpus) == []
+
+
+def test_every_rule_decides_some_page(corpus) -> None:
+    """Each rule of the table is the first to hold for some page of the corpus, so the
+    comparison with the reference exercises all of them."""
+    decided = set()
+    for _name, sim in corpus:
+        index = MapIndex(sim)
+        facts = index.lookup(np.arange(index.span))[0]
+        conds = [np.broadcast_to(r.holds(facts), (index.span,)) for r in RULES]
+        decided |= set(np.select(conds, range(len(RULES)), default=len(RULES)).tolist())
+    assert decided >= set(range(len(RULES)))
+
+
+def _swapped(rule: pagestate.Rule) -> tuple[pagestate.Rule, ...]:
+    """The table with ``rule`` and the next rule in each other's place."""
+    rules = list(RULES)
+    i = rules.index(rule)
+    rules[i], rules[i + 1] = rules[i + 1], rules[i]
+    return tuple(rules)
+
+
+# The priorities the model's states make visible (pages where both rules hold): held
+# back metadata is shadow or origin too, metadata lazy takes from the buddy allocator
+# is allocated, and pages a boot step owns are reserved until the hand-over. (Free
+# blocks are never holes nor metadata, so FREE's place above them is not seen.)
+MUTANTS = {
+    "held back below shadow": _swapped(pagestate.rule(PageState.HELD_BACK, held_back=True)),
+    "allocated above origin": _swapped(pagestate.rule(PageState.ORIGIN, origin=True)),
+    "memblock-free above owned": _swapped(
+        pagestate.rule(PageState.RESERVED, owned=True, handed_over=False)),
+    **{f"without {r}": RULES[:i] + RULES[i + 1:] for i, r in enumerate(RULES)},
+}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_a_wrong_rule_table_disagrees_with_the_reference(
+        corpus, monkeypatch: pytest.MonkeyPatch, mutant: str) -> None:
+    monkeypatch.setattr(pagestate, "RULES", MUTANTS[mutant])
+    assert _disagreements(corpus) != []
+
+
+def test_one_page_cells_carry_the_inspectors_order_and_owner(corpus) -> None:
+    """aux: a free page's block order, a metadata page's owner, else the page's owner."""
+    for _name, sim in corpus:
+        index = MapIndex(sim)
+        codes, aux = index.classify(np.arange(index.span))
+        for pfn in range(0, index.span, 61):
+            view = sim.page(pfn)
+            if view.state is PageState.FREE:
+                assert aux[pfn] == view.order
+            elif view.state in (PageState.ALLOCATED, PageState.SHADOW, PageState.ORIGIN,
+                                PageState.HELD_BACK) and codes[pfn] != BLIND_CODE:
+                assert aux[pfn] == category_id(view.owner), (hex(pfn), view)
 
 
 def test_cells_after_a_workload_match_the_model() -> None:
@@ -120,6 +223,92 @@ def test_changes_cover_every_page_a_step_changes(strategy: str) -> None:
     after = MapIndex(session.sim, before)
     checked += _unchanged_windows_agree(before, after, rng)
     assert checked > 100
+
+
+@st.composite
+def free_runs(draw: st.DrawFn) -> list[tuple[int, int, int, int]]:
+    """Runs as the free lists report them (FreeRun: start, count, stride, order), with
+    disjoint blocks: on ``ways`` interleaved lattices of blocks of one order (eager's
+    hold-back leaves every third block), plus singles of smaller orders in free slots."""
+    order = draw(st.integers(0, 3))
+    size = 1 << order
+    ways = draw(st.integers(1, 11))
+    used: set[int] = set()
+    runs = []
+    for phase, first, count in draw(st.lists(st.tuples(
+            st.integers(0, ways - 1), st.integers(0, 40), st.integers(1, 30)), max_size=14)):
+        slots = [(first + i) * ways + phase for i in range(count)]
+        if used.isdisjoint(slots):
+            used.update(slots)
+            stride = size if count == 1 or ways == 1 else ways * size
+            runs.append((slots[0] * size, count, stride, order))
+    for slot, small in draw(st.lists(st.tuples(st.integers(0, 60 * ways),
+                                               st.integers(0, order)), max_size=8)):
+        if slot not in used:
+            used.add(slot)
+            runs.append((slot * size, 1, 1 << small, small))
+    return sorted(runs)
+
+
+def _per_page(runs: list[tuple[int, int, int, int]], n: int) -> np.ndarray:
+    order = np.full(n, -1)
+    for start, count, stride, o in runs:
+        for i in range(count):
+            order[start + i * stride:start + i * stride + (1 << o)] = o
+    return order
+
+
+@given(free_runs(), st.integers(1, 40), st.integers(1, 4))
+def test_free_blocks_find_every_block_of_interleaved_runs(
+        runs: list[tuple[int, int, int, int]], expand_up_to: int, max_groups: int) -> None:
+    """Runs whose spans interleave are found block by block, whether they are kept as
+    runs (in groups), expanded because they are short, or expanded past the groups."""
+    free = FreeBlocks([ZoneFree.of(("zone",), runs, expand_up_to)], max_groups)
+    n = 64 * 12 * 8 + 64
+    points = np.arange(-3, n)
+    inside, order = free.lookup(points)
+    want = np.concatenate([np.full(3, -1), _per_page(runs, n)])
+    assert order.tolist() == want.tolist()
+    assert inside.tolist() == (want >= 0).tolist()
+
+
+@given(free_runs(), st.data())
+def test_block_changes_cover_the_blocks_one_side_lacks(
+        runs: list[tuple[int, int, int, int]], data: st.DataObject) -> None:
+    """Outside the intervals block_changes reports, every page is free with the same
+    order on both sides; taking blocks out of a run reports only those blocks."""
+    # The other side: some runs dropped, some cut in two around a block taken out.
+    other = []
+    for start, count, stride, order in runs:
+        action = data.draw(st.sampled_from(["keep", "drop", "take"]))
+        if action == "keep":
+            other.append((start, count, stride, order))
+        elif action == "take":
+            k = data.draw(st.integers(0, count - 1))
+            for first, n in ((start, k), (start + (k + 1) * stride, count - k - 1)):
+                if n:
+                    other.append((first, n, stride if n > 1 else 1 << order, order))
+    a, b = ZoneFree.of(("a",), runs), ZoneFree.of(("b",), other)
+    starts, ends = block_changes(a.runs, b.runs)
+    n = 64 * 12 * 8 + 64
+    covered = np.zeros(n, dtype=bool)
+    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
+        covered[s:e] = True
+    same = _per_page(runs, n) == _per_page(other, n)
+    assert (same | covered).all()
+
+
+def test_taking_one_block_out_of_a_long_run_changes_that_block() -> None:
+    """Eager's hand-over of 16 TiB: a million order-10 blocks, every third one, in one
+    run. The first allocation splits one of them: one block changed, not the run."""
+    k, count, stride = 5000, 1 << 20, 3 << 10
+    before = ZoneFree.of(("z",), [(0, count, stride, 10)])
+    after = ZoneFree.of(("z",), [(0, k, stride, 10), ((k + 1) * stride, count - k - 1, stride, 10),
+                                 (k * stride + 512, 1, 512, 9)])
+    starts, ends = block_changes(before.runs, after.runs)
+    assert sorted(zip(starts.tolist(), ends.tolist(), strict=True)) == [
+        (k * stride, k * stride + 1024), (k * stride + 512, k * stride + 1024)]
+    assert block_changes(before.runs, before.runs)[0].size == 0
 
 
 @given(st.dictionaries(st.integers(0, 200), st.integers(0, 2)),

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from kmsan_tui.model import PageFlags, PageState, Simulation, UserError
 from kmsan_tui.model.constants import PAGES_PER_SECTION, MigrateType
-from kmsan_tui.model.mapview import CODE_OF, page_codes
+from kmsan_tui.model.pagestate import CODE_OF
+from tests.model.reference_pages import page_codes
 
 MAINLINE_MM = ["pci_iommu_alloc", "page_ext_init_flatmem", "mem_debugging_and_hardening_init",
                "kfence_alloc_pool", "kmsan_init_shadow", "stack_depot_early_init",
