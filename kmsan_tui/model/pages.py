@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntFlag
-from typing import Any, Protocol, assert_never
+from typing import assert_never
 
 from kmsan_tui.model.constants import PAGE_SHIFT, MigrateType
+from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import (
     Blind,
     FixedBacking,
@@ -20,7 +21,8 @@ from kmsan_tui.model.metadata import (
     MetaPattern,
     MetaRole,
 )
-from kmsan_tui.model.pagestate import PageFacts, PageSource, PageState, state_of
+from kmsan_tui.model.pagestate import PageFacts, PageState, state_of
+from kmsan_tui.model.strategies.base import MetadataStrategy
 
 
 class PageFlags(IntFlag):
@@ -66,37 +68,19 @@ class PageView:
         return self.pfn << 12
 
 
-class DescribesMetadata(Protocol):
-    def describe_metadata(self, m: Any, pfn: int, shadow: int | None, origin: int | None
-                          ) -> tuple[int | None, int | None, dict[str, Any]]: ...
-
-
-class InspectedMachine(PageSource, Protocol):
-    """A ``PageSource`` whose strategy describes where a page's metadata lives."""
-
-    @property
-    def strategy(self) -> DescribesMetadata: ...
-
-
-def _describe_metadata(sim: InspectedMachine, pfn: int, shadow: int | None,
-                       origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]:
-    """The strategy's view of pfn's metadata (the one place page_view asks the strategy)."""
-    return sim.strategy.describe_metadata(sim, pfn, shadow, origin)
-
-
-def page_view(sim: InspectedMachine, pfn: int) -> PageView:
+def page_view(m: Machine, kmsan: MetadataStrategy, pfn: int) -> PageView:
     """A read-only view of ``struct page`` for pfn (any pfn: holes included).
 
     The page's facts are read from every layer, and its state is the first rule of
     ``pagestate.RULES`` that holds (the map resolves its cells with the same table).
     """
-    zone = sim.zone_of(pfn)
+    zone = m.zone_of(pfn)
     nid = zone.nid if zone else None
     zname = zone.name if zone else None
     addr = pfn << PAGE_SHIFT
-    owner_ext = sim.owners.get(pfn)
+    owner_ext = m.owners.get(pfn)
     owner = owner_ext[2] if owner_ext else None
-    meta = sim.kmsan.get(pfn)
+    meta = m.kmsan.get(pfn)
     shadow = origin = meta_for = None
     role: MetaRole | None = None
     held = blind = False
@@ -122,12 +106,13 @@ def page_view(sim: InspectedMachine, pfn: int) -> PageView:
     free = zone.find_free_block(pfn) if zone is not None else None
     block = zone.allocated_block(pfn) if zone is not None else None
     state = state_of(PageFacts.of_page(
-        ram=sim.memblock.is_memory(addr) and (zone is not None or not sim.zones),
+        ram=m.memblock.is_memory(addr) and (zone is not None or not m.zones),
         free=free is not None, held_back=held, shadow=role is MetaRole.SHADOW,
         origin=role is MetaRole.ORIGIN, allocated=block is not None,
-        reserved=sim.memblock.is_reserved(addr), owned=owner is not None,
-        handed_over=bool(sim.handed_over), blind=blind))
-    shadow, origin, extra = _describe_metadata(sim, pfn, shadow, origin)
+        reserved=m.memblock.is_reserved(addr), owned=owner is not None,
+        handed_over=bool(m.handed_over), blind=blind))
+    # The one place the inspector asks the strategy: where pfn's metadata lives.
+    shadow, origin, extra = kmsan.describe_metadata(m, pfn, shadow, origin)
     common = {"pfn": pfn, "nid": nid, "zone": zname, "kmsan_shadow": shadow,
               "kmsan_origin": origin, "blind": blind, **extra}
     match state:
@@ -170,5 +155,4 @@ def page_view(sim: InspectedMachine, pfn: int) -> PageView:
             assert_never(state)
 
 
-__all__ = ["DescribesMetadata", "InspectedMachine", "PageFlags", "PageState", "PageView",
-           "page_view"]
+__all__ = ["PageFlags", "PageState", "PageView", "page_view"]

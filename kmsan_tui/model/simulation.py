@@ -229,7 +229,7 @@ class Simulation:
 
     def page(self, pfn: int) -> PageView:
         """A read-only view of ``struct page`` for pfn (any pfn: holes included)."""
-        return page_view(self, pfn)
+        return page_view(self.machine, self.strategy, pfn)
 
     def virtual_layout(self) -> VirtualLayout | None:
         """Where a fixed-address strategy puts shadow and origin (None otherwise)."""

@@ -17,8 +17,8 @@ import numpy as np
 from rich.style import Style
 
 from kmsan_tui.model import mapindex as mc
-from kmsan_tui.model.mapview import CODE_OF, NCODES
 from kmsan_tui.model.pages import PageState
+from kmsan_tui.model.pagestate import CODE_OF, NCODES
 
 ORDER_GLYPHS = "0123456789A"  # free block order (MAX_PAGE_ORDER = 10 is "A")
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from kmsan_tui.model import Simulation, load_layout, pagestate
 from kmsan_tui.model import mapindex as mc
 from kmsan_tui.model.mapdiff import block_changes, layer_changes
-from kmsan_tui.model.mapindex import FreeBlocks, MapIndex, ZoneFree
+from kmsan_tui.model.mapfree import FreeBlocks, ZoneFree
+from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.owners import category, category_id
 from kmsan_tui.model.pagestate import BLIND_CODE, CODE_OF, RULES, PageState
 from kmsan_tui.session import Session

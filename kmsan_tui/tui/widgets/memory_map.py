@@ -25,7 +25,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from kmsan_tui.model.constants import PAGE_SHIFT
-from kmsan_tui.model.mapindex import Cells, Changes, MapIndex
+from kmsan_tui.model.mapdiff import Changes
+from kmsan_tui.model.mapindex import Cells, MapIndex
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import short_addr, size
 from kmsan_tui.tui.frame import Frame
