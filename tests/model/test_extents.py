@@ -1,8 +1,14 @@
 from __future__ import annotations
 
-from hypothesis import given
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kmsan_tui.model import extents
 from kmsan_tui.model.extents import ExtentMap
 
 
@@ -58,3 +64,115 @@ def test_extent_map_agrees_with_a_per_key_dict(ops: list[tuple[int, int, int, bo
     spans = list(m)
     assert all(s < e for s, e, _ in spans)
     assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_assign_rejects_an_empty_extent() -> None:
+    m: ExtentMap[str] = ExtentMap()
+    with pytest.raises(ValueError):
+        m.assign(5, 5, "a")
+    with pytest.raises(ValueError):
+        m.assign(6, 5, "a")
+    m.remove(5, 5)
+    m.remove(6, 5)
+    assert list(m) == [] and len(m) == 0 and m.get(5) is None
+
+
+def test_adjacent_extents_with_equal_values_stay_apart() -> None:
+    m: ExtentMap[str] = ExtentMap()
+    m.assign(0, 10, "a")
+    m.assign(10, 20, "a")
+    m.assign(5, 7, "a")
+    assert list(m) == [(0, 5, "a"), (5, 7, "a"), (7, 10, "a"), (10, 20, "a")]
+
+
+def test_deepcopy_gives_an_independent_map_sharing_values() -> None:
+    value = ("frozen", 1)
+    m: ExtentMap[tuple[str, int]] = ExtentMap()
+    for i in range(3000):  # several chunks
+        m.assign(4 * i, 4 * i + 3, value)
+    before = list(m)
+    c = copy.deepcopy(m)
+    assert list(c) == before
+    c.assign(0, 12_000, ("other", 2))
+    c.remove(100, 200)
+    m.remove(0, 6000)
+    assert list(c) == [(0, 100, ("other", 2)), (200, 12_000, ("other", 2))]
+    assert list(m) == before[1500:]
+    assert c.get(4) is not None and m.get(8000) is not None
+    got = copy.deepcopy(m).get(8000)
+    assert got is not None and got[2] is value
+
+
+@contextmanager
+def _chunk_load(load: int) -> Iterator[None]:
+    """Make chunks tiny so that a few hundred operations split and merge many of them."""
+    saved = extents._LOAD
+    extents._LOAD = load
+    try:
+        yield
+    finally:
+        extents._LOAD = saved
+
+
+def _check_invariants(m: ExtentMap[int]) -> None:
+    seps, all_starts, all_exts = m._seps, m._starts, m._exts
+    assert len(all_starts) == len(all_exts) == len(seps) + 1
+    for c, starts in enumerate(all_starts):
+        assert starts == [s for s, _, _ in all_exts[c]]
+        assert len(starts) <= 2 * extents._LOAD
+        if seps:
+            assert len(starts) > extents._LOAD // 2
+        if c:
+            assert seps[c - 1] == starts[0]
+
+
+def _runs(ref: dict[int, tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """The extents a map must hold: maximal runs of consecutive keys set by one assign."""
+    out: list[tuple[int, int, int]] = []
+    run: list[int] = []  # [start, end, assign id, value]
+    for k in sorted(ref):
+        ident, value = ref[k]
+        if run and run[1] == k and run[2] == ident:
+            run[1] = k + 1
+            continue
+        if run:
+            out.append((run[0], run[1], run[3]))
+        run = [k, k + 1, ident, value]
+    if run:
+        out.append((run[0], run[1], run[3]))
+    return out
+
+
+# Dense (starts up to 200, lengths up to 150) so that cuts overlap and span chunks often.
+_OPS = st.lists(st.tuples(st.integers(0, 200), st.sampled_from([1, 1, 2, 3, 5, 8, 13, 40, 150]),
+                          st.integers(0, 2), st.integers(0, 3)), min_size=100, max_size=400)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from([1, 2, 3, 8, 512]), _OPS,
+       st.lists(st.tuples(st.integers(-5, 360), st.integers(0, 200)), min_size=1, max_size=20))
+def test_extent_map_matches_a_reference_over_long_runs(
+        load: int, ops: list[tuple[int, int, int, int]], queries: list[tuple[int, int]]) -> None:
+    m: ExtentMap[int] = ExtentMap()
+    ref: dict[int, tuple[int, int]] = {}  # key -> (id of the assign that set it, value)
+    with _chunk_load(load):
+        for ident, (start, length, value, kind) in enumerate(ops):
+            if kind == 0:
+                m.remove(start, start + length)
+                for k in range(start, start + length):
+                    ref.pop(k, None)
+            else:
+                m.assign(start, start + length, value)
+                ref.update({k: (ident, value) for k in range(start, start + length)})
+            _check_invariants(m)
+        runs = _runs(ref)
+        assert list(m) == runs
+        assert len(m) == len(runs)
+        containing = {k: run for run in runs for k in range(run[0], run[1])}
+        for k in range(-2, 360):
+            assert m.get(k) == containing.get(k)
+        for qstart, qlen in queries:
+            qend = qstart + qlen
+            assert list(m.overlapping(qstart, qend)) == [
+                r for r in runs if r[0] < qend and r[1] > qstart]
+            assert m.covered(qstart, qend) == sum(1 for k in range(qstart, qend) if k in ref)
