@@ -116,7 +116,6 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         # Rows by what they show: a step changes few rows, the others are reused.
         self._drawn: LRUCache[tuple[object, ...], Strip] = LRUCache(2048)
         self._ref_token = 0
-        self._shown: dict[int, Strip] = {}  # the strip on screen at each line
         self._signatures: dict[int, tuple[object, ...] | None] = {}  # what each line shows
         self._diff_pending = False
         self._fit_key: tuple[int, int, int] = (0, 0, 0)
@@ -405,9 +404,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         return style
 
     def render_line(self, y: int) -> Strip:
-        strip = self._line(y)
-        self._shown[y] = strip
-        return strip
+        return self._line(y)
 
     def _line(self, y: int) -> Strip:
         frame = self.frame
