@@ -85,6 +85,19 @@ class ExtentMap(Generic[V]):
                 return ext
         return None
 
+    def intersects(self, start: int, end: int) -> bool:
+        """Whether any extent overlaps ``[start, end)``. O(log n), no generator."""
+        seps = self._seps
+        c = bisect_right(seps, start) if seps else 0
+        starts = self._starts[c]
+        i = bisect_right(starts, start) - 1
+        if i >= 0 and self._exts[c][i][1] > start:
+            return True
+        # The next extent after start: in this chunk, or the first of the next one.
+        if i + 1 < len(starts):
+            return starts[i + 1] < end
+        return c < len(seps) and seps[c] < end
+
     def overlapping(self, start: int, end: int) -> Iterator[tuple[int, int, V]]:
         """Extents that intersect ``[start, end)``, in address order (unclipped).
 

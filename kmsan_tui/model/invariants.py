@@ -27,6 +27,10 @@ def check_machine(m: Machine, kmsan: MetadataStrategy) -> list[str]:
         if zone.nr_free_pages + allocated != zone.managed_pages:
             problems.append(f"zone {zone.nid}/{zone.name}: free {zone.nr_free_pages} + allocated "
                             f"{allocated} != managed {zone.managed_pages}")
+    # The owner and KMSAN maps: no two entries cover the same page.
+    for name, layer in (("owners", m.owners), ("KMSAN map", m.kmsan)):
+        problems += [f"{name}: an entry at pfn {start:#x} overlaps one ending at {reach:#x}"
+                     for start, reach in layer.overlaps()[:10]]
     # Metadata pages are never free and never data.
     for start, end, value in m.kmsan:
         if not isinstance(value, MetaBacking | FixedBacking | MetaPattern):

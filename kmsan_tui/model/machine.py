@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from kmsan_tui.model.blockmap import BlockMap
 from kmsan_tui.model.buddy import BadPage, Zone
 from kmsan_tui.model.constants import (
     MAX_DMA32_PFN,
@@ -38,7 +39,6 @@ from kmsan_tui.model.constants import (
     pfn_up,
 )
 from kmsan_tui.model.events import Event
-from kmsan_tui.model.extents import ExtentMap
 from kmsan_tui.model.layout_types import KernelConfig, KernelImage, Layout
 from kmsan_tui.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, Memblock
 from kmsan_tui.model.metadata import MetaValue
@@ -142,8 +142,10 @@ class Machine:
         self.zones: list[Zone] = []
         self._zone_starts: list[int] = []
         self._zonelists: dict[int, list[Zone]] = {}  # build_all_zonelists(), per node
-        self.owners: ExtentMap[str] = ExtentMap()
-        self.kmsan: ExtentMap[MetaValue] = ExtentMap()
+        # Who reserved or allocated each page, and the KMSAN metadata map: ranges, plus
+        # buddy blocks in O(1) (a workload adds and frees millions of them).
+        self.owners: BlockMap[str] = BlockMap()
+        self.kmsan: BlockMap[MetaValue] = BlockMap()
         self.counters = Counters()
         self.events: list[Event] = []
         self.live = LiveAllocations()
@@ -338,7 +340,7 @@ class Machine:
                 self.log(f"{owner}: page allocation failure: order:{order}, "
                          f"mode:{migratetype.label}", "warn")
             return None
-        self.owners.assign(pfn, pfn + (1 << order), f"slab:{owner}" if slab else owner)
+        self.owners.assign_block(pfn, order, f"slab:{owner}" if slab else owner)
         if track:
             self.live.add(pfn)
         self.hooks.on_alloc(self, pfn, order)
@@ -373,7 +375,7 @@ class Machine:
             self.counters.bad_pages += 1
             self.log(str(exc), "bug", pfn, 1 << order)
             return False
-        self.owners.remove(pfn, pfn + (1 << order))
+        self.owners.remove_block(pfn, order)
         if pfn in self.live.index:
             self.live.remove(pfn)
         if not quiet:

@@ -1,6 +1,6 @@
 """What the KMSAN metadata layer records for a range of pfns.
 
-The layer is an ``ExtentMap`` from pfn ranges to one of these values. Values store
+The layer is a ``BlockMap`` (an extent map) from pfn ranges to one of these values. Values store
 *offsets*, not absolute pfns, so an extent split by a later assignment keeps its
 meaning (mm/kmsan/shadow.c: kmsan_setup_meta() links page i of a block to page i of
 its shadow and origin blocks).

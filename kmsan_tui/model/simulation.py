@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from kmsan_tui.model import boot
+from kmsan_tui.model.blockmap import BlockMap
 from kmsan_tui.model.buddy import Zone
 from kmsan_tui.model.constants import MigrateType
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.events import Event
-from kmsan_tui.model.extents import ExtentMap
 from kmsan_tui.model.invariants import check_machine
 from kmsan_tui.model.layout import load_layout
 from kmsan_tui.model.layout_types import KERNELS, SANITIZERS, KernelConfig, Layout
@@ -153,11 +153,11 @@ class Simulation:
         return self.machine.zones
 
     @property
-    def owners(self) -> ExtentMap[str]:
+    def owners(self) -> BlockMap[str]:
         return self.machine.owners
 
     @property
-    def kmsan(self) -> ExtentMap[MetaValue]:
+    def kmsan(self) -> BlockMap[MetaValue]:
         return self.machine.kmsan
 
     @property

@@ -176,3 +176,15 @@ def test_extent_map_matches_a_reference_over_long_runs(
             assert list(m.overlapping(qstart, qend)) == [
                 r for r in runs if r[0] < qend and r[1] > qstart]
             assert m.covered(qstart, qend) == sum(1 for k in range(qstart, qend) if k in ref)
+
+
+@given(st.integers(1, 8), st.lists(st.tuples(st.integers(0, 300), st.integers(1, 40)), max_size=60),
+       st.integers(0, 340), st.integers(1, 60))
+def test_intersects_says_whether_overlapping_yields_anything(
+        load: int, extents: list[tuple[int, int]], start: int, length: int) -> None:
+    with _chunk_load(load):  # small chunks: the next extent may start the next chunk
+        m: ExtentMap[int] = ExtentMap()
+        for i, (s, n) in enumerate(extents):
+            m.assign(s, s + n, i)
+        expected = any(True for _ in m.overlapping(start, start + length))
+        assert m.intersects(start, start + length) == expected

@@ -71,15 +71,15 @@ class LazyStrategy(StrategyBase):
                 assert zone is not None
                 zone.free_pages(shadow, order)
             m.counters.meta_alloc_failures += 1
-            m.kmsan.assign(pfn, pfn + size, Blind(reason))
+            m.kmsan.assign_block(pfn, order, Blind(reason))
             m.log(f"kmsan: no order-{order} blocks left for metadata of pfn {pfn:#x}: "
                   f"{size} page(s) without shadow/origin", "warn", pfn, size)
             return False
-        m.kmsan.assign(pfn, pfn + size, MetaLink(shadow - pfn, origin - pfn, OWNER))
-        m.kmsan.assign(shadow, shadow + size, MetaBacking(MetaRole.SHADOW, pfn - shadow, OWNER))
-        m.kmsan.assign(origin, origin + size, MetaBacking(MetaRole.ORIGIN, pfn - origin, OWNER))
-        m.owners.assign(shadow, shadow + size, OWNER)
-        m.owners.assign(origin, origin + size, OWNER)
+        m.kmsan.assign_block(pfn, order, MetaLink(shadow - pfn, origin - pfn, OWNER))
+        m.kmsan.assign_block(shadow, order, MetaBacking(MetaRole.SHADOW, pfn - shadow, OWNER))
+        m.kmsan.assign_block(origin, order, MetaBacking(MetaRole.ORIGIN, pfn - origin, OWNER))
+        m.owners.assign_block(shadow, order, OWNER)
+        m.owners.assign_block(origin, order, OWNER)
         self.meta_blocks[pfn] = (shadow, origin, order)
         self.meta_pages += 2 * size
         return True
@@ -106,7 +106,6 @@ class LazyStrategy(StrategyBase):
             self._give_metadata(m, pfn, order, "metadata allocation failed")
 
     def on_free(self, m: Machine, pfn: int, order: int) -> None:
-        size = 1 << order
         meta = self.meta_blocks.pop(pfn, None)
         if meta is not None:
             shadow, origin, morder = meta
@@ -115,9 +114,9 @@ class LazyStrategy(StrategyBase):
                 zone = m.zone_of(block)
                 assert zone is not None
                 zone.free_pages(block, morder)
-                m.kmsan.remove(block, block + (1 << morder))
-                m.owners.remove(block, block + (1 << morder))
-        m.kmsan.remove(pfn, pfn + size)
+                m.kmsan.remove_block(block, morder)
+                m.owners.remove_block(block, morder)
+        m.kmsan.remove_block(pfn, order)
 
     def check(self, m: Machine) -> list[str]:
         problems = []
