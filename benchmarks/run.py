@@ -402,7 +402,7 @@ class Bench:
                                      (f"{r['rss_kib'] / 1024:.1f}" if r else "-")
                                      + (f" / {med(w['rss_kib']) / 1024:.1f}"
                                         if w and w["rss_kib"] else ""),
-                                     (spread(ref) + (" extrapolated" if extrapolated else ""))
+                                     (spread(ref, "{:.4g}") + (" extrapolated" if extrapolated else ""))
                                      if ref else "-",
                                      f"{med(r['runs']) / med(ref):.3f}" if r and ref else "-"]
                 if self.has_baseline:
@@ -431,7 +431,7 @@ class Bench:
             row = [name, strategy, self.boot_figure(got),
                    f"{r['rss_kib'] / 1024:.1f}" if r else "-",
                    (w.get("error") or spread(w["runs"], unit=" s")) if w else "",
-                   (spread(ref) + (" extrapolated" if extrapolated else "")) if ref else "-"]
+                   (spread(ref, "{:.4g}") + (" extrapolated" if extrapolated else "")) if ref else "-"]
             if self.has_baseline:
                 b = synth[("baseline", name, strategy)]
                 br = b.result if b.result and b.result.get("finished") else None
