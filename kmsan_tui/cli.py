@@ -16,8 +16,9 @@ from typing import Any
 
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import KERNELS, SANITIZERS, STRATEGIES, load_layout, shipped_layouts
+from kmsan_tui.model.layout import KERNELS, SANITIZERS, load_layout, shipped_layouts
 from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.strategies.registry import STRATEGIES, all_options
 from kmsan_tui.model.workloads import WORKLOADS
 
 DEFAULT_LAYOUT = "qemu-8g"
@@ -39,10 +40,8 @@ def _add_machine_options(p: argparse.ArgumentParser, strategy: bool = True) -> N
         p.add_argument("--strategy", choices=STRATEGIES, help="KMSAN metadata strategy")
     p.add_argument("--sanitizer", choices=SANITIZERS, help="override the layout's sanitizer")
     p.add_argument("--kernel", choices=KERNELS, help="override the layout's kernel version")
-    p.add_argument("--lazy-activation", choices=("mem_init", "page_ext_init"),
-                   help="lazy strategy: when it starts allocating metadata")
-    p.add_argument("--lazy-storage", choices=("struct_page", "page_ext"),
-                   help="lazy strategy: where the shadow/origin pointers live")
+    for opt in all_options():  # each strategy's settings, from the registry
+        p.add_argument(f"--{opt.key.replace('_', '-')}", choices=opt.choices, help=opt.help)
     p.add_argument("--until", metavar="STEP", help="stop after this boot step")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulation's generator")
 
@@ -90,8 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _simulation(args: argparse.Namespace) -> Simulation:
     layout = load_layout(args.layout)
     return Simulation(layout, getattr(args, "strategy", None), args.seed,
-                      sanitizer=args.sanitizer, kernel=args.kernel,
-                      lazy_activation=args.lazy_activation, lazy_storage=args.lazy_storage)
+                      sanitizer=args.sanitizer, kernel=args.kernel, **_strategy_options(args))
+
+
+def _strategy_options(args: argparse.Namespace) -> dict[str, str]:
+    """The strategy settings given on the command line (registry options)."""
+    return {opt.key: getattr(args, opt.key) for opt in all_options()
+            if getattr(args, opt.key, None) is not None}
 
 
 def _progress(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
@@ -123,9 +127,8 @@ def _zone_json(sim: Simulation) -> list[dict[str, Any]]:
 def cmd_run(args: argparse.Namespace) -> int:
     from kmsan_tui.session import Command, Session
 
-    overrides = {k: v for k, v in (("sanitizer", args.sanitizer), ("kernel", args.kernel),
-                                   ("lazy_activation", args.lazy_activation),
-                                   ("lazy_storage", args.lazy_storage)) if v is not None}
+    overrides = {k: v for k, v in (("sanitizer", args.sanitizer), ("kernel", args.kernel))
+                 if v is not None} | _strategy_options(args)
     layout = load_layout(args.layout)
     session = Session(layout, args.strategy or layout.kernel.strategy, args.seed, overrides)
     sim = session.sim

@@ -81,9 +81,9 @@ class KmsanApp(App[int]):
 def make_app(layout: Layout, strategy: str | None = None, *, seed: int = 0,
              keymap: dict[str, str] | None = None, flash_changes: bool = True) -> KmsanApp:
     """The factory tests, benchmarks and the CLI share."""
-    chosen = strategy or layout.kernel.strategy or "eager"
+    chosen = strategy or layout.kernel.strategy
     if chosen not in STRATEGIES:
-        chosen = "eager"
+        chosen = STRATEGIES[0]
     return KmsanApp(Runner(Session(layout, chosen, seed)), keymap=keymap, flash_changes=flash_changes)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from textual.binding import Binding
 
 from kmsan_tui.model.errors import UserError
+from kmsan_tui.model.strategies.registry import STRATEGIES
 
 # The explorer screen's bindings: the boot, the machine, navigation, panels.
 EXPLORER_BINDINGS: list[Binding] = [
@@ -36,9 +37,9 @@ EXPLORER_BINDINGS: list[Binding] = [
             id="slower"),
     Binding("escape", "stop", "Stop", show=False, id="stop"),
     Binding("S", "cycle_strategy", "Strategy", id="strategy"),
-    Binding("1", "strategy('eager')", "Eager", show=False, id="strategy_eager"),
-    Binding("2", "strategy('lazy')", "Lazy", show=False, id="strategy_lazy"),
-    Binding("3", "strategy('fixed')", "Fixed", show=False, id="strategy_fixed"),
+    # 1, 2, 3...: the strategies in registry order.
+    *(Binding(str(i + 1), f"strategy('{name}')", name.capitalize(), show=False,
+              id=f"strategy_{name}") for i, name in enumerate(STRATEGIES)),
     Binding("w", "workload", "Workload", id="workload"),
     Binding("c", "compare", "Compare", id="compare"),
     Binding("g", "goto", "Go to", id="goto"),
