@@ -170,7 +170,7 @@ class Zone:
     @property
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES: pages on the free lists."""
-        return sum(fl.nr << fl.order for row in self._area.lists for fl in row)
+        return self._area.nr_pages
 
     def buddyinfo(self) -> tuple[int, ...]:
         """``free_area[order].nr_free`` for each order (mm/vmstat.c frag_show_print)."""
@@ -510,6 +510,10 @@ class Zone:
             return None  # __alloc_pages: WARN_ON_ONCE(order > MAX_PAGE_ORDER)
         if order < 0 or not 0 <= migratetype < NR_MIGRATETYPES:
             raise ValueError(f"bad request order={order} migratetype={migratetype}")
+        if self._area.nr_pages < 1 << order:
+            # zone_watermark_ok() fails for a zone without enough free pages: the
+            # allocator moves on to the next zone without searching this one.
+            return None
         pfn = self.rmqueue_smallest(order, migratetype)
         if pfn is None:
             pfn = rmqueue_fallback(self, order, migratetype, nofragment)

@@ -216,11 +216,13 @@ def canonical_runs(nodes: Iterator[RunNode], size: int) -> Iterator[tuple[int, i
 class FreeArea:
     """All free lists of one zone plus the indexes that find a free block by pfn.
 
-    ``lists[mt][order]`` are the kernel's free lists.  The attributes are
-    public because :class:`kmsan_tui.model.buddy.Zone` inlines the hot paths.
+    ``lists[mt][order]`` are the kernel's free lists; ``nr_pages`` is the zone's
+    NR_FREE_PAGES (kept as the kernel keeps it, so reading it costs nothing).
+    Change the lists only through the methods.
     """
 
-    __slots__ = ("lists", "buckets", "bucket_keys", "starts", "runs", "overflow", "nruns", "pool")
+    __slots__ = ("lists", "buckets", "bucket_keys", "starts", "runs", "overflow", "nruns", "pool",
+                 "nr_pages")
 
     def __init__(self) -> None:
         """Empty lists and indexes."""
@@ -237,6 +239,7 @@ class FreeArea:
         self.nruns = [0] * NR_PAGE_ORDERS
         # Recycled SINGLE nodes: allocating a slotted object costs more than a pop.
         self.pool: list[RunNode] = []
+        self.nr_pages = 0  # pages in free blocks, all lists
 
     # ---------------------------------------------------------------- singles
     def add_single(self, fl: FreeList, pfn: int, tail: bool) -> RunNode:
@@ -264,6 +267,7 @@ class FreeArea:
             h.prev = n
             fl.next = n
         fl.nr += 1
+        self.nr_pages += 1 << order
         key = pfn >> MAX_PAGE_ORDER
         b = self.buckets.get(key)
         if b is None:
@@ -323,6 +327,7 @@ class FreeArea:
         x.stride = st
         x.count += count
         fl.nr += count
+        self.nr_pages += count << fl.order
         return True
 
     def add_run(self, fl: FreeList, start: int, count: int, stride: int, tail: bool) -> None:
@@ -349,6 +354,7 @@ class FreeArea:
         else:
             link_head(fl, n)
         fl.nr += count
+        self.nr_pages += count << fl.order
 
     def take_block(self, n: RunNode, k: int) -> int:
         """Unlink block ``k`` of ``n`` from its list and return its pfn.
@@ -359,6 +365,7 @@ class FreeArea:
         """
         fl = n.fl
         fl.nr -= 1
+        self.nr_pages -= 1 << n.order
         if n.kind == SINGLE:
             pfn = n.start
             p, x = n.prev, n.next  # unlink(), inlined: the allocator's hottest path
@@ -568,6 +575,7 @@ class FreeArea:
                     n = RunNode(start, count, stride, o, kind, fl)
                     link_tail(fl, n)
                     fl.nr += count
+                    area.nr_pages += count << o
                     (area.runs if kind == INDEXED else area.overflow)[o].append(n)
                     area.nruns[o] += 1
         for o in range(NR_PAGE_ORDERS):
@@ -613,6 +621,9 @@ class FreeArea:
                     errs.append(f"free_list[{o}][{mt}]: broken tail link")
                 if total != fl.nr:
                     errs.append(f"free_list[{o}][{mt}]: nr {fl.nr} but lists hold {total}")
+        pages = sum(fl.nr << fl.order for row in self.lists for fl in row)
+        if pages != self.nr_pages:
+            errs.append(f"nr_pages {self.nr_pages} but the lists hold {pages} pages")
         if sum(len(b) for b in self.buckets.values()) != seen_singles:
             errs.append("buckets hold singles that are not on any list")
         if any(not b for b in self.buckets.values()):
