@@ -102,7 +102,7 @@ class Memblock(MemblockAllocator):
         copy scans the whole array.  Both give the same result because the array
         is fully merged before every operation.
         """
-        regs = t._regions
+        regs = t.entries
         i = start_rgn - 1 if start_rgn else 0
         end_rgn = min(end_rgn, len(regs) - 1)
         while i < end_rgn:
@@ -115,7 +115,7 @@ class Memblock(MemblockAllocator):
             regs[i] = replace(this, size=this.size + nxt.size)
             del regs[i + 1]
             end_rgn -= 1
-        t._changed()
+        t.changed()
 
     def _add_range(
         self, t: MemblockType, base: int, size: int, nid: int, flags: MemblockFlags
@@ -131,14 +131,14 @@ class Memblock(MemblockAllocator):
         end = base + size
         if not size:
             return 0
-        regs = t._regions
+        regs = t.entries
         if not regs:
             # "special case for empty array": overwrite the dummy region.
             if t.total_size:
                 self._warn(f"WARNING: memblock_add_range: {t.name} empty with total_size")
             regs.append(MemblockRegion(base, size, nid, flags))
             t.total_size = size
-            t._changed()
+            t.changed()
             return 0
 
         while True:
@@ -204,7 +204,7 @@ class Memblock(MemblockAllocator):
         while t.cnt + 2 > t.max:
             if self._double_array(t, base, size) < 0:
                 return None
-        regs = t._regions
+        regs = t.entries
         start_rgn = end_rgn = 0
         i = bisect_right(regs, base, key=REGION_END)
         while i < len(regs):
@@ -229,19 +229,19 @@ class Memblock(MemblockAllocator):
                     start_rgn = i
                 end_rgn = i + 1
                 i += 1
-        t._changed()
+        t.changed()
         return start_rgn, end_rgn
 
     def _remove_regions(self, t: MemblockType, start: int, stop: int) -> None:
         """memblock_remove_region() for regs[start:stop], highest index first."""
-        regs = t._regions
+        regs = t.entries
         t.total_size -= sum(r.size for r in regs[start:stop])
         del regs[start:stop]
         if not regs and t.total_size != 0:
             # WARN_ON(type->total_size != 0) in the "empty arrays" special case;
             # the kernel leaves the stale total (see trim_memory()).
             self._warn(f"WARNING: memblock_remove_region: {t.name} empty, total_size != 0")
-        t._changed()
+        t.changed()
 
     def _remove_range(self, t: MemblockType, base: int, size: int) -> int:
         """memblock_remove_range(): isolate then drop everything inside."""
@@ -302,7 +302,7 @@ class Memblock(MemblockAllocator):
 
     def _search(self, t: MemblockType, addr: int) -> int:
         """memblock_search(): index of the region containing addr, or -1."""
-        regs = t._regions
+        regs = t.entries
         i = bisect_right(regs, addr, key=REGION_BASE) - 1
         if i >= 0 and addr < regs[i].end:
             return i
@@ -375,7 +375,7 @@ class Memblock(MemblockAllocator):
         if rng is None:
             return -ENOMEM
         start_rgn, end_rgn = rng
-        regs = t._regions
+        regs = t.entries
         for i in range(start_rgn, end_rgn):
             rgn = regs[i]
             new_flags = rgn.flags | flag if set_flag else rgn.flags & ~flag
@@ -418,7 +418,7 @@ class Memblock(MemblockAllocator):
         if rng is None:
             return -ENOMEM
         start_rgn, end_rgn = rng
-        regs = type._regions
+        regs = type.entries
         for i in range(start_rgn, end_rgn):
             regs[i] = replace(regs[i], nid=nid)
         self._merge_regions(type, start_rgn, end_rgn)
@@ -433,7 +433,7 @@ class Memblock(MemblockAllocator):
     def overlaps_region(self, t: MemblockType, base: int, size: int) -> bool:
         """memblock_overlaps_region(): does [base, base+size) intersect ``t``?"""
         size = cap_size(base, size)
-        regs = t._regions
+        regs = t.entries
         # memblock_addrs_overlap(): base < rbase + rsize && rbase < base + size.
         j = bisect_left(regs, base + size, key=REGION_BASE) - 1
         return j >= 0 and base < regs[j].end
@@ -442,7 +442,7 @@ class Memblock(MemblockAllocator):
         """memblock_is_region_memory(): is the range inside one memory region?"""
         idx = self._search(self.memory, base)
         end = base + cap_size(base, size)
-        return idx != -1 and self.memory._regions[idx].end >= end
+        return idx != -1 and self.memory.entries[idx].end >= end
 
     def is_region_reserved(self, base: int, size: int) -> bool:
         """memblock_is_region_reserved(): does the range intersect reserved?"""
@@ -455,7 +455,7 @@ class Memblock(MemblockAllocator):
     def is_map_memory(self, addr: int) -> bool:
         """memblock_is_map_memory(): memory and not MEMBLOCK_NOMAP."""
         i = self._search(self.memory, addr)
-        return i != -1 and not self.memory._regions[i].flags & MemblockFlags.NOMAP
+        return i != -1 and not self.memory.entries[i].flags & MemblockFlags.NOMAP
 
     def is_reserved(self, addr: int) -> bool:
         """memblock_is_reserved()."""
@@ -466,7 +466,7 @@ class Memblock(MemblockAllocator):
         i = self._search(self.memory, pfn << PAGE_SHIFT)
         if i == -1:
             return None
-        r = self.memory._regions[i]
+        r = self.memory.entries[i]
         return r.nid, r.base >> PAGE_SHIFT, r.end >> PAGE_SHIFT
 
     def phys_mem_size(self) -> int:
@@ -479,12 +479,12 @@ class Memblock(MemblockAllocator):
 
     def start_of_DRAM(self) -> int:
         """memblock_start_of_DRAM(): regions[0].base (0 with the empty dummy)."""
-        regs = self.memory._regions
+        regs = self.memory.entries
         return regs[0].base if regs else 0
 
     def end_of_DRAM(self) -> int:
         """memblock_end_of_DRAM(): end of the last memory region (0 when empty)."""
-        regs = self.memory._regions
+        regs = self.memory.entries
         return regs[-1].end if regs else 0
 
     def start_of_dram(self) -> int:
@@ -517,7 +517,7 @@ class Memblock(MemblockAllocator):
         dumps "memory size = 0x...ec00" with page-aligned regions.
         """
         t = self.memory
-        regs = t._regions
+        regs = t.entries
         i = 0
         while i < len(regs):
             r = regs[i]
@@ -530,11 +530,11 @@ class Memblock(MemblockAllocator):
                 i += 1
             else:
                 self._remove_regions(t, i, i + 1)
-        t._changed()
+        t.changed()
 
     def _find_max_addr(self, limit: int) -> int:
         """__find_max_addr(): the address where ``limit`` bytes of memory end."""
-        for r in self.memory._regions:
+        for r in self.memory.entries:
             if limit <= r.size:
                 return r.base + limit
             limit -= r.size
@@ -561,7 +561,7 @@ class Memblock(MemblockAllocator):
         if rng is None:
             return
         start_rgn, end_rgn = rng
-        regs = self.memory._regions
+        regs = self.memory.entries
         # remove all the MAP regions (above the range, then below it)
         for i in range(len(regs) - 1, end_rgn - 1, -1):
             if not regs[i].flags & MemblockFlags.NOMAP:
@@ -615,7 +615,7 @@ class Memblock(MemblockAllocator):
         """A hashable, deterministic summary for digests."""
 
         def regions(t: MemblockType) -> tuple[tuple[int, int, int, int], ...]:
-            return tuple((r.base, r.size, r.nid, int(r.flags)) for r in t._regions)
+            return tuple((r.base, r.size, r.nid, int(r.flags)) for r in t.entries)
 
         return (
             regions(self.memory),

@@ -83,8 +83,8 @@ class MemblockAllocator(MemblockBase):
         region is found by bisection instead of by walking, which lands on the
         same gap because both arrays are sorted.
         """
-        mem = self.memory._regions
-        res = self.reserved._regions
+        mem = self.memory.entries
+        res = self.reserved.entries
         n_res = len(res)
         # Gap k of reserved is [res[k-1].end or 0, res[k].base or PHYS_ADDR_MAX).
         if not reverse:
@@ -145,7 +145,7 @@ class MemblockAllocator(MemblockBase):
         """
         nid = self._check_nid(nid)
         iflags = int(flags)
-        regs = self.memory._regions
+        regs = self.memory.entries
         order = reversed(regs) if reverse else iter(regs)
         return (
             (m.base, m.end, m.nid)
@@ -155,14 +155,14 @@ class MemblockAllocator(MemblockBase):
 
     def reserved_ranges(self) -> Iterator[tuple[int, int]]:
         """for_each_reserved_mem_range(): (start, end) of reserved regions."""
-        return ((r.base, r.end) for r in self.reserved._regions)
+        return ((r.base, r.end) for r in self.reserved.entries)
 
     def mem_pfn_ranges(self, nid: int = MAX_NUMNODES) -> Iterator[tuple[int, int, int]]:
         """for_each_mem_pfn_range(): (start_pfn, end_pfn, nid), whole pages only.
 
         Here MAX_NUMNODES (not NUMA_NO_NODE) selects every node, as in the kernel.
         """
-        for r in self.memory._regions:
+        for r in self.memory.entries:
             start_pfn = (r.base + PAGE_SIZE - 1) >> PAGE_SHIFT
             end_pfn = r.end >> PAGE_SHIFT
             if start_pfn >= end_pfn:

@@ -101,7 +101,7 @@ class MemblockType:
     the kernel would double it, so the doubled array's reservation shows up too.
     """
 
-    __slots__ = ("name", "max", "total_size", "array_addr", "_regions", "_cache")
+    __slots__ = ("name", "max", "total_size", "array_addr", "entries", "_cache")
 
     def __init__(self, name: str, max_regions: int = INIT_MEMBLOCK_REGIONS) -> None:
         self.name = name
@@ -112,22 +112,25 @@ class MemblockType:
         # Physical address of a doubled array; None while the static __initdata
         # array (memblock_memory_init_regions & co.) is in use.
         self.array_addr: int | None = None
-        self._regions: list[MemblockRegion] = []
+        # The region array itself: memblock's functions edit it in place and then
+        # call changed(); everyone else reads the ``regions`` snapshot.
+        self.entries: list[MemblockRegion] = []
         self._cache: tuple[MemblockRegion, ...] | None = ()
 
     @property
     def regions(self) -> tuple[MemblockRegion, ...]:
         """The regions, sorted by base (a cached immutable snapshot)."""
         if self._cache is None:
-            self._cache = tuple(self._regions)
+            self._cache = tuple(self.entries)
         return self._cache
 
     @property
     def cnt(self) -> int:
         """Number of real regions (0 where the kernel's cnt is 1 with a dummy)."""
-        return len(self._regions)
+        return len(self.entries)
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """The array was edited: drop the cached ``regions`` snapshot."""
         self._cache = None
 
     def __deepcopy__(self, memo: dict[int, Any]) -> MemblockType:
@@ -135,7 +138,7 @@ class MemblockType:
         new = MemblockType.__new__(MemblockType)
         new.name, new.max, new.total_size = self.name, self.max, self.total_size
         new.array_addr = self.array_addr
-        new._regions = list(self._regions)
+        new.entries = list(self.entries)
         new._cache = self._cache
         memo[id(self)] = new
         return new
