@@ -55,6 +55,10 @@ class KmsanHooks(Protocol):
     def on_free(self, m: Machine, pfn: int, order: int) -> None:
         """kmsan_free_page(): before the block goes back to the free lists."""
 
+    def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
+        """Why __free_pages() of this block must be refused as bad_page() would refuse
+        it (it is not a live data allocation: KMSAN metadata, say), or None."""
+
     def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         """make_alloc_exact(): the tail of a block past nr_pages is freed."""
 
@@ -117,6 +121,9 @@ class NoHooks:
 
     def on_free(self, m: Machine, pfn: int, order: int) -> None:
         pass
+
+    def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
+        return None
 
     def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         pass
@@ -368,6 +375,11 @@ class Machine:
             self.log(str(BadPage(pfn, "freeing a page that is not allocated")), "bug", pfn, 1)
             return False
         order = block[1]
+        refused = self.hooks.free_refused(self, pfn, order)
+        if refused is not None:
+            self.counters.bad_pages += 1
+            self.log(str(BadPage(pfn, refused)), "bug", pfn, 1 << order)
+            return False
         self.hooks.on_free(self, pfn, order)
         try:
             zone.free_pages(pfn, order)

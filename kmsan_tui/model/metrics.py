@@ -11,6 +11,7 @@ from typing import Any
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGES_PER_SECTION
 from kmsan_tui.model.machine import Machine
+from kmsan_tui.model.memline import memory_line
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern
 from kmsan_tui.model.strategies.base import MetadataStrategy
 from kmsan_tui.model.vmstat import fragmentation_index, unusable_free_index
@@ -82,21 +83,6 @@ def _pattern_meta(value: MetaPattern, start: int, end: int) -> int:
     last = -(-(end - value.base) // size)  # exclusive block index
     data_blocks = last // 3 - first // 3  # indices k with k % 3 == 2 in [first, last)
     return (last - first - data_blocks) * size
-
-
-def memory_line(m: Machine) -> str:
-    """mm/mm_init.c: mem_init_print_info()."""
-    image = m.image
-    physpages = m.present_pages
-    free = sum(z.nr_free_pages for z in m.zones)
-    reserved = physpages - m.counters.totalram_pages
-
-    def k(pages: int) -> int:
-        return pages << 2
-
-    return (f"Memory: {k(free)}K/{k(physpages)}K available ({image.code >> 10}K kernel code, "
-            f"{image.rwdata >> 10}K rwdata, {image.rodata >> 10}K rodata, {image.init >> 10}K init, "
-            f"{image.bss >> 10}K bss, {k(reserved)}K reserved, 0K cma-reserved)")
 
 
 def compute_metrics(m: Machine, kmsan: MetadataStrategy, step: str) -> Metrics:

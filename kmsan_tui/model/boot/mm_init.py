@@ -18,7 +18,7 @@ from kmsan_tui.model.constants import (
     pfn_up,
 )
 from kmsan_tui.model.machine import Machine
-from kmsan_tui.model.metrics import memory_line
+from kmsan_tui.model.memline import memory_line
 from kmsan_tui.model.strategies.base import MetadataStrategy
 
 

@@ -55,6 +55,8 @@ class MetadataStrategy(Protocol):
         """kmsan_alloc_page(): at the end of __alloc_pages()."""
     def on_free(self, m: Machine, pfn: int, order: int) -> None:
         """kmsan_free_page(): before the block goes back to the free lists."""
+    def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
+        """Why freeing this block must be refused (bad_page()), or None."""
     def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         """make_alloc_exact() freed the tail of a block past nr_pages."""
     def at_step(self, m: Machine, step: str) -> None:
@@ -104,6 +106,9 @@ class StrategyBase:
 
     def on_free(self, m: Machine, pfn: int, order: int) -> None:
         pass
+
+    def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
+        return None
 
     def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         pass

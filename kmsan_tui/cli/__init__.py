@@ -1,0 +1,75 @@
+"""`kmsan-tui`: the explorer (no arguments) and the headless commands.
+
+Each command is one module of ``kmsan_tui.cli.commands`` (``NAME``, ``HELP``, ``ORDER``,
+``add_arguments(parser)``, ``run(args)``); the parser is assembled from whatever modules
+are there, so adding a command touches no other file.
+
+Bad input (a broken layout, an unknown step or layout) prints one line on stderr and
+exits 2; an invariant violation found by --check is a bug and exits 1. The Textual
+app is imported only when it is started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from kmsan_tui.cli import commands
+from kmsan_tui.cli.common import DEFAULT_LAYOUT, EXIT_USAGE, Parser
+from kmsan_tui.model.errors import UserError
+from kmsan_tui.model.strategies.registry import STRATEGIES
+
+__all__ = ["build_parser", "main"]
+
+
+def _command_modules() -> list[ModuleType]:
+    """The command modules, in their ORDER (the order of `kmsan-tui --help`)."""
+    found = [importlib.import_module(f"{commands.__name__}.{info.name}")
+             for info in pkgutil.iter_modules(commands.__path__)]
+    return sorted(found, key=lambda m: (m.ORDER, m.NAME))
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argparse.Namespace], int]]]:
+    """The parser, and the handler of each subcommand by name."""
+    parser = Parser(prog="kmsan-tui", description=(
+        "Watch a machine's physical memory during Linux boot and compare KMSAN metadata "
+        "strategies. With no command, opens the explorer."))
+    parser.add_argument("--layout", default=None, help="layout to open the explorer on")
+    parser.add_argument("--strategy", choices=STRATEGIES, default=None)
+    parser.add_argument("--keymap", default=None, help="a TOML file rebinding keys")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser)
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
+    for module in _command_modules():
+        module.add_arguments(sub.add_parser(module.NAME, help=module.HELP))
+        handlers[module.NAME] = module.run
+    return parser, handlers
+
+
+def _explorer(args: argparse.Namespace) -> int:
+    from kmsan_tui.model.layout import load_layout
+    from kmsan_tui.tui.app import run_app
+
+    layout = load_layout(args.layout or DEFAULT_LAYOUT)
+    return run_app(layout, strategy=args.strategy, keymap=args.keymap)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    handler = handlers.get(args.command) if args.command else _explorer
+    assert handler is not None
+    try:
+        return handler(args)
+    except UserError as exc:
+        print(f"kmsan-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        return 130

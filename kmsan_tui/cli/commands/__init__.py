@@ -1,0 +1,1 @@
+"""The subcommands of `kmsan-tui`, one per module (see kmsan_tui.cli)."""

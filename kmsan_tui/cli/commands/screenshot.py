@@ -1,0 +1,32 @@
+"""`kmsan-tui screenshot`: the explorer's screen as an SVG, without a terminal."""
+
+from __future__ import annotations
+
+import argparse
+
+from kmsan_tui.cli.common import add_machine_options, simulation
+from kmsan_tui.model.errors import UserError
+
+NAME = "screenshot"
+HELP = "save an SVG screenshot of the explorer"
+ORDER = 60
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    add_machine_options(p)
+    p.add_argument("output", help="the .svg file to write")
+    p.add_argument("--size", default="120x40", help="terminal size COLSxROWS")
+
+
+def run(args: argparse.Namespace) -> int:
+    from kmsan_tui.tui.screenshot import take_screenshot
+
+    sim = simulation(args)  # validates the input before starting Textual
+    cols, _, rows = args.size.partition("x")
+    try:
+        size = (int(cols), int(rows))
+    except ValueError:
+        raise UserError(f"--size: expected COLSxROWS, got {args.size!r}") from None
+    take_screenshot(sim, args.until, args.output, size)
+    print(args.output)
+    return 0

@@ -1,0 +1,84 @@
+"""What the commands share: the parser class, the machine options, building the
+simulation they ask for, and the plain-text summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from kmsan_tui.model.layout import KERNELS, SANITIZERS, load_layout
+from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.strategies.registry import STRATEGIES, all_options
+
+DEFAULT_LAYOUT = "qemu-8g"
+EXIT_USAGE = 2
+EXIT_BUG = 1
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's exit code for bad usage (2, one line)."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def add_machine_options(p: argparse.ArgumentParser, strategy: bool = True) -> None:
+    """--layout, --strategy, --sanitizer, --kernel, the strategies' options, --until, --seed."""
+    p.add_argument("--layout", default=DEFAULT_LAYOUT,
+                   help=f"a shipped layout name or a TOML file (default {DEFAULT_LAYOUT})")
+    if strategy:
+        p.add_argument("--strategy", choices=STRATEGIES, help="KMSAN metadata strategy")
+    p.add_argument("--sanitizer", choices=SANITIZERS, help="override the layout's sanitizer")
+    p.add_argument("--kernel", choices=KERNELS, help="override the layout's kernel version")
+    for opt in all_options():  # each strategy's settings, from the registry
+        p.add_argument(f"--{opt.key.replace('_', '-')}", choices=opt.choices, help=opt.help)
+    p.add_argument("--until", metavar="STEP", help="stop after this boot step")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulation's generator")
+
+
+def strategy_options(args: argparse.Namespace) -> dict[str, str]:
+    """The strategy settings given on the command line (registry options)."""
+    return {opt.key: getattr(args, opt.key) for opt in all_options()
+            if getattr(args, opt.key, None) is not None}
+
+
+def overrides(args: argparse.Namespace) -> dict[str, str]:
+    """Kernel settings given on the command line, as a session records them."""
+    given = {k: v for k, v in (("sanitizer", args.sanitizer), ("kernel", args.kernel))
+             if v is not None}
+    return given | strategy_options(args)
+
+
+def simulation(args: argparse.Namespace) -> Simulation:
+    """The simulation the machine options describe (not stepped yet)."""
+    layout = load_layout(args.layout)
+    return Simulation(layout, getattr(args, "strategy", None), args.seed,
+                      sanitizer=args.sanitizer, kernel=args.kernel, **strategy_options(args))
+
+
+def progress_bar(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
+    """A rich progress bar on stderr when it is a terminal, else nothing."""
+    if not sys.stderr.isatty() or total < 20000:
+        return (lambda _done: None), (lambda: None)
+    from rich.console import Console
+    from rich.progress import Progress
+
+    progress = Progress(console=Console(stderr=True), transient=True)
+    task = progress.add_task(label, total=total)
+    progress.start()
+    return (lambda done: progress.update(task, completed=done)), progress.stop
+
+
+def print_summary(sim: Simulation) -> None:
+    """The metrics table and /proc/buddyinfo, after a run."""
+    from kmsan_tui.model.vmstat import buddyinfo
+    from kmsan_tui.report import summary_lines
+
+    print()
+    for line in summary_lines(sim.metrics(), sim):
+        print(line)
+    if sim.zones:
+        print()
+        print(buddyinfo(sim.zones), end="")
