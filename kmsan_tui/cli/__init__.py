@@ -39,8 +39,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
     parser = Parser(prog="kmsan-tui", description=(
         "Watch a machine's physical memory during Linux boot and compare KMSAN metadata "
         "strategies. With no command, opens the explorer."))
-    parser.add_argument("--layout", default=None, help="layout to open the explorer on")
-    parser.add_argument("--strategy", choices=STRATEGIES, default=None)
+    # The explorer's own options (no command). Their dests differ from the commands'
+    # options so that `kmsan-tui --layout X run` is caught instead of silently ignored.
+    parser.add_argument("--layout", dest="explorer_layout", default=None,
+                        help="layout to open the explorer on")
+    parser.add_argument("--strategy", dest="explorer_strategy", choices=STRATEGIES, default=None)
     parser.add_argument("--keymap", default=None, help="a TOML file rebinding keys")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
@@ -54,13 +57,21 @@ def _explorer(args: argparse.Namespace) -> int:
     from kmsan_tui.model.layout import load_layout
     from kmsan_tui.tui.app import run_app
 
-    layout = load_layout(args.layout or DEFAULT_LAYOUT)
-    return run_app(layout, strategy=args.strategy, keymap=args.keymap)
+    layout = load_layout(args.explorer_layout or DEFAULT_LAYOUT)
+    return run_app(layout, strategy=args.explorer_strategy, keymap=args.keymap)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
+    if args.command:
+        misplaced = [flag for flag, dest in (("--layout", "explorer_layout"),
+                                             ("--strategy", "explorer_strategy"),
+                                             ("--keymap", "keymap"))
+                     if getattr(args, dest) is not None]
+        if misplaced:
+            parser.error(f"{', '.join(misplaced)} before the command applies to the explorer "
+                         f"only: put it after `{args.command}`")
     handler = handlers.get(args.command) if args.command else _explorer
     assert handler is not None
     try:

@@ -15,6 +15,31 @@ from kmsan_tui.model.strategies.registry import STRATEGIES, all_options
 DEFAULT_LAYOUT = "qemu-8g"
 EXIT_USAGE = 2
 EXIT_BUG = 1
+# numpy's PCG64 takes any non-negative integer; a save stores it as JSON, so keep it to
+# what every JSON reader holds exactly.
+MAX_SEED = (1 << 53) - 1
+
+
+def bounded_int(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer in [lo, hi], else one line saying the range."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 0)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} must be an integer, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"{what} must be between {lo} and {hi:,}, got {value:,}")
+        return value
+    parse.__name__ = what  # argparse names the type in its messages
+    return parse
+
+
+def step_name(text: str) -> str:
+    """An argparse type for --until: a non-empty step name (checked against the
+    kernel's steps when the simulation is built)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected the name of a boot step (see `kmsan-tui steps`)")
+    return text
 
 
 class Parser(argparse.ArgumentParser):
@@ -34,8 +59,9 @@ def add_machine_options(p: argparse.ArgumentParser, strategy: bool = True) -> No
     p.add_argument("--kernel", choices=KERNELS, help="override the layout's kernel version")
     for opt in all_options():  # each strategy's settings, from the registry
         p.add_argument(f"--{opt.key.replace('_', '-')}", choices=opt.choices, help=opt.help)
-    p.add_argument("--until", metavar="STEP", help="stop after this boot step")
-    p.add_argument("--seed", type=int, default=0, help="seed of the simulation's generator")
+    p.add_argument("--until", metavar="STEP", type=step_name, help="stop after this boot step")
+    p.add_argument("--seed", type=bounded_int(0, MAX_SEED, "seed"), default=0,
+                   help="seed of the simulation's generator (0 to 2**53-1)")
 
 
 def strategy_options(args: argparse.Namespace) -> dict[str, str]:
@@ -54,8 +80,11 @@ def overrides(args: argparse.Namespace) -> dict[str, str]:
 def simulation(args: argparse.Namespace) -> Simulation:
     """The simulation the machine options describe (not stepped yet)."""
     layout = load_layout(args.layout)
-    return Simulation(layout, getattr(args, "strategy", None), args.seed,
-                      sanitizer=args.sanitizer, kernel=args.kernel, **strategy_options(args))
+    sim = Simulation(layout, getattr(args, "strategy", None), args.seed,
+                     sanitizer=args.sanitizer, kernel=args.kernel, **strategy_options(args))
+    if getattr(args, "until", None):
+        sim.index_of(args.until)  # an unknown step is a usage error before any work
+    return sim
 
 
 def progress_bar(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:
