@@ -120,7 +120,8 @@ def fact_ref(table: Mapping[str, Any], where: str) -> FactRef:
         kind = fact.args.get(key)
         if kind is None:
             raise UserError(f"{where}: {key}: fact {name!r} takes {', '.join(fact.args) or 'nothing'}")
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is int:
+        if not isinstance(value, int | float | str | bool) or not isinstance(value, kind) \
+                or isinstance(value, bool) and kind is int:
             raise UserError(f"{where}: {key}: expected {kind.__name__}, got {value!r}")
         args.append((key, value))
     missing = set(fact.args) - fact.optional - {k for k, _ in args}

@@ -57,7 +57,7 @@ def judge(prediction: Prediction, given: str, sim: Simulation) -> Feedback:
     except ValueError:
         return Feedback(prediction.id, answer, str(truth), False,
                         f"{answer!r} is not a number; the model says {truth}. {prediction.explain}")
-    value = float(truth)  # type: ignore[arg-type]
+    value = float(truth)
     error = abs(number - value) / abs(value) if value else abs(number)
     correct = error <= prediction.tolerance
     if correct:
