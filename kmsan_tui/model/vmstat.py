@@ -1,5 +1,12 @@
-"""mm/vmstat.c: the /proc files in the kernel's own formats, byte for byte, and the
-extfrag indices (debugfs extfrag/) with the kernel's integer arithmetic."""
+"""mm/vmstat.c: the kernel's integer arithmetic for the extfrag indices (debugfs
+extfrag/) and the line formats of /proc/buddyinfo and /proc/pagetypeinfo.
+
+The line formats live here, as plain functions of numbers, so that the model's own
+zones (``buddyinfo``, ``pagetypeinfo``: the explorer's Free lists tab and the run
+summary) and the output formats of ``kmsan_tui.formats`` (which print frozen views of
+a machine) share one copy of each format string. The other /proc and debugfs files
+are in ``kmsan_tui.formats``.
+"""
 
 from __future__ import annotations
 
@@ -11,52 +18,60 @@ from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGETYPEINFO_TYPES
 if TYPE_CHECKING:
     from kmsan_tui.model.buddy import Zone
 
-
-def buddyinfo(zones: Sequence[Zone]) -> str:
-    """mm/vmstat.c: frag_show_print(), one line per populated zone."""
-    lines = []
-    for zone in zones:
-        counts = "".join(f"{n:6d} " for n in zone.buddyinfo())
-        lines.append(f"Node {zone.nid}, zone {zone.name:>8} {counts}")
-    return "\n".join(lines) + "\n"
+# pagetypeinfo_showfree_print() stops walking a free list at this many blocks.
+FREECOUNT_CAP = 100000
 
 
-def pagetypeinfo(zones: Sequence[Zone], pageblock_order: int) -> str:
-    """mm/vmstat.c: pagetypeinfo_show(): free blocks per type and order, then block counts."""
+def frag_line(nid: int, zone: str, counts: Sequence[int]) -> str:
+    """frag_show_print(): "Node %d, zone %8s " then "%6lu " per order (no newline)."""
+    return f"Node {nid}, zone {zone:>8} " + "".join(f"{n:6d} " for n in counts)
+
+
+def pagetypeinfo_node(pageblock_order: int, labels: Sequence[str],
+                      rows: Sequence[tuple[int, str, Sequence[Sequence[int]], Sequence[int]]]) -> list[str]:
+    """pagetypeinfo_show() for one node with memory: the pageblock size, then
+    pagetypeinfo_showfree() and pagetypeinfo_showblockcount().
+
+    ``rows`` are the node's populated zones: (nid, zone name, free blocks per label and
+    order, pageblocks per label). Returns the lines without newlines.
+    """
     out = [f"Page block order: {pageblock_order}",
            f"Pages per block:  {1 << pageblock_order}",
            "",
            f"{'Free pages count per migrate type at order':<43} "
            + "".join(f"{o:6d} " for o in range(NR_PAGE_ORDERS))]
-    for zone in zones:
-        by_type = zone.nr_free_by_type()
-        for mt in PAGETYPEINFO_TYPES:
-            cells = []
-            for count in by_type[mt]:
-                # pagetypeinfo_showfree_print() stops counting at 100000 and prints ">".
-                cells.append(f">{100000:6d} " if count >= 100000 else f"{count:6d} ")
-            out.append(f"Node {zone.nid:4d}, zone {zone.name:>8}, type {mt.label:>12} "
-                       + "".join(cells))
+    for nid, zone, by_type, _blocks in rows:
+        for label, counts in zip(labels, by_type, strict=True):
+            cells = "".join(f">{FREECOUNT_CAP:6d} " if n >= FREECOUNT_CAP else f"{n:6d} " for n in counts)
+            out.append(f"Node {nid:4d}, zone {zone:>8}, type {label:>12} {cells}")
     out.append("")
-    out.append(f"{'Number of blocks type ':<23}" + "".join(f"{mt.label:>12} " for mt in PAGETYPEINFO_TYPES))
-    for zone in zones:
-        blocks = zone.pageblock_counts()
-        out.append(f"Node {zone.nid}, zone {zone.name:>8} "
-                   + "".join(f"{blocks.get(mt, 0):12d} " for mt in PAGETYPEINFO_TYPES))
-    return "\n".join(out) + "\n"
+    out.append(f"{'Number of blocks type ':<23}" + "".join(f"{label:>12} " for label in labels))
+    for nid, zone, _by_type, blocks in rows:
+        out.append(f"Node {nid}, zone {zone:>8} " + "".join(f"{n:12d} " for n in blocks))
+    return out
 
 
-def parse_buddyinfo(text: str) -> list[tuple[int, str, tuple[int, ...]]]:
-    """Parse /proc/buddyinfo (a leading '# source' line is skipped)."""
-    rows = []
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        head, _, counts = line.partition("zone")
-        nid = int(head.split()[1].rstrip(","))
-        parts = counts.split()
-        rows.append((nid, parts[0], tuple(int(x) for x in parts[1:])))
-    return rows
+def buddyinfo(zones: Sequence[Zone]) -> str:
+    """/proc/buddyinfo of the model's zones (each one populated)."""
+    return "".join(frag_line(z.nid, z.name, z.buddyinfo()) + "\n" for z in zones)
+
+
+def pagetypeinfo(zones: Sequence[Zone], pageblock_order: int) -> str:
+    """/proc/pagetypeinfo of the model's zones: the whole block once per node, as
+    pagetypeinfo_show() is called once per pg_data_t."""
+    labels = [mt.label for mt in PAGETYPEINFO_TYPES]
+    out: list[str] = []
+    for nid in dict.fromkeys(z.nid for z in zones):
+        rows = []
+        for z in zones:
+            if z.nid != nid:
+                continue
+            by_type = z.nr_free_by_type()
+            blocks = z.pageblock_counts()
+            rows.append((z.nid, z.name, [by_type[mt] for mt in PAGETYPEINFO_TYPES],
+                         [blocks.get(mt, 0) for mt in PAGETYPEINFO_TYPES]))
+        out += pagetypeinfo_node(pageblock_order, labels, rows)
+    return "".join(line + "\n" for line in out)
 
 
 def _contig_page_info(buddyinfo: Sequence[int], order: int) -> tuple[int, int, int]:
