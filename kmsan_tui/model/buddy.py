@@ -9,11 +9,16 @@ these move around. The free lists are changed only through
 :class:`kmsan_tui.model.freearea.FreeArea`'s operations; ``check_zone()`` in
 :mod:`kmsan_tui.model.invariants` holds the zone to its invariants.
 
-Not modelled: per-cpu (pcp) lists, watermarks and watermark boosting, page
-shuffling, CMA, compaction and capture, the highatomic reserve accounting,
-guard pages (debug_pagealloc), page reporting, memory hot(un)plug, and the
-zonelist walk (``ALLOC_NOFRAGMENT`` is a keyword of :meth:`Zone.alloc_pages`;
-whether to pass it is the zonelist's business).  ``alloc_pages`` of
+The zone carries its watermarks and ``lowmem_reserve[]`` (set by
+``init_per_zone_wmark_min``) and answers ``zone_watermark_ok()``; the zonelist
+walk that asks it is the machine's (``Machine.alloc_pages_raw``).  Which
+fallback ``__rmqueue`` runs is the kernel profile's: v6.1's
+``__rmqueue_fallback`` or the v6.15 claim/steal split.
+
+Not modelled: per-cpu (pcp) lists, watermark boosting, page shuffling, CMA,
+compaction and capture, the highatomic reserve accounting, guard pages
+(debug_pagealloc), page reporting, memory hot(un)plug (``ALLOC_NOFRAGMENT`` is
+a keyword of :meth:`Zone.alloc_pages`).  ``alloc_pages`` of
 HIGHATOMIC or ISOLATE only takes from that type's own lists, since
 ``fallbacks[]`` has rows for MIGRATE_PCPTYPES only.
 
@@ -47,7 +52,7 @@ from kmsan_tui.model.constants import (
     PAGES_PER_SECTION,
     MigrateType,
 )
-from kmsan_tui.model.fallback import PCPTYPES, rmqueue_fallback
+from kmsan_tui.model.fallback import FALLBACK_VARIANTS, PCPTYPES, rmqueue_fallback
 from kmsan_tui.model.freearea import (
     NR_MIGRATETYPES,
     FreeArea,
@@ -84,13 +89,15 @@ class Zone:
         end_pfn: int,
         present_ranges: Sequence[tuple[int, int]] | None = None,
         pageblock_order: int = PAGEBLOCK_ORDER,
+        fallback: str = "claim_steal",
     ) -> None:
         """Zone spanning ``[start_pfn, end_pfn)``; RAM only in ``present_ranges``.
 
         Every pageblock starts MIGRATE_MOVABLE (mm/mm_init.c memmap_init_range)
         and nothing is free until :meth:`free_pages_core` hands pages over.
+        ``fallback`` names the kernel's __rmqueue fallback (fallback.py).
         """
-        self._setup(nid, name, start_pfn, end_pfn, present_ranges, pageblock_order)
+        self._setup(nid, name, start_pfn, end_pfn, present_ranges, pageblock_order, fallback)
 
     def _setup(
         self,
@@ -100,6 +107,7 @@ class Zone:
         end_pfn: int,
         present_ranges: Sequence[tuple[int, int]] | None,
         pageblock_order: int = PAGEBLOCK_ORDER,
+        fallback: str = "claim_steal",
     ) -> None:
         if start_pfn < 0 or end_pfn < start_pfn:
             raise ValueError(f"bad zone span [{start_pfn:#x}, {end_pfn:#x})")
@@ -107,6 +115,13 @@ class Zone:
         # kernels built without CONFIG_HUGETLB_PAGE (the tinyconfig of the 6.1 logs).
         if not 1 <= pageblock_order <= MAX_PAGE_ORDER:
             raise ValueError(f"bad pageblock_order {pageblock_order}")
+        if fallback not in FALLBACK_VARIANTS:
+            raise ValueError(f"unknown fallback {fallback!r}")
+        self.fallback = fallback
+        # _watermark[WMARK_MIN/LOW/HIGH] and lowmem_reserve[ZONE_DMA..ZONE_MOVABLE]:
+        # zero until init_per_zone_wmark_min() runs, as in early boot.
+        self.watermark: tuple[int, int, int] = (0, 0, 0)
+        self.lowmem_reserve: tuple[int, ...] = (0, 0, 0, 0)
         self._pbo = pageblock_order
         self._pbn = 1 << pageblock_order
         self.nid = nid
@@ -143,6 +158,13 @@ class Zone:
         return self._pbo
 
     @property
+    def freelists_follow_pageblocks(self) -> bool:
+        """Every free block sits on its pageblock's type list: true since v6.10
+        ("mm: page_alloc: consolidate free page accounting"); the older fallback moves
+        a pageblock's free pages without retyping it."""
+        return self.fallback != "rmqueue_fallback"
+
+    @property
     def free_area(self) -> FreeArea:
         """The free lists (read them; change them only through the zone)."""
         return self._area
@@ -171,6 +193,22 @@ class Zone:
     def nr_free_pages(self) -> int:
         """NR_FREE_PAGES: pages on the free lists."""
         return self._area.nr_pages
+
+    def watermark_ok(self, order: int, mark: int, highest_zoneidx: int) -> bool:
+        """mm/page_alloc.c __zone_watermark_ok(): after the request, free pages stay
+        above ``mark`` plus the reserve kept for allocations that could have used a
+        higher zone, and (order > 0) a block of ``order`` or more is free on a list
+        of a fallback-capable type."""
+        free = self._area.nr_pages - ((1 << order) - 1)
+        if free <= mark + self.lowmem_reserve[highest_zoneidx]:
+            return False
+        if not order:
+            return True
+        for row in self._area.lists[:PCPTYPES]:
+            for o in range(order, NR_PAGE_ORDERS):
+                if row[o].nr:
+                    return True
+        return False
 
     def buddyinfo(self) -> tuple[int, ...]:
         """``free_area[order].nr_free`` for each order (mm/vmstat.c frag_show_print)."""
@@ -208,43 +246,10 @@ class Zone:
         return _MT[self._pb.get(pfn >> self._pbo)]
 
     def pageblock_counts(self) -> dict[MigrateType, int]:
-        """"Number of blocks type" (mm/vmstat.c pagetypeinfo_showblockcount_print).
-
-        The kernel samples ``zone_start_pfn + k*pageblock_nr_pages`` and skips
-        pfns without a memmap (pfn_to_online_page): a section with no RAM at
-        all.  Counted here per pageblock interval and valid section run.
-        """
-        counts = {mt: 0 for mt in MigrateType}
-        start, end = self.start_pfn, self.end_pfn
-        if end <= start:
-            return counts
-        nsamples = (end - start + self._pbn - 1) >> self._pbo
-        # Sample k is pfn start + k*pageblock_nr_pages, in pageblock pb0 + k.  The
-        # samples inside sections that hold RAM, as sorted k intervals:
-        valid: list[tuple[int, int]] = []
-        for a, b in self._present:
-            sa = (a >> _SECTION_SHIFT) << _SECTION_SHIFT
-            sb = (((b - 1) >> _SECTION_SHIFT) + 1) << _SECTION_SHIFT
-            ka = max(0, -((start - sa) >> self._pbo))
-            kb = min(nsamples, -((start - sb) >> self._pbo))
-            if valid and ka <= valid[-1][1]:
-                valid[-1] = (valid[-1][0], max(kb, valid[-1][1]))
-            elif ka < kb:
-                valid.append((ka, kb))
-        pb0 = start >> self._pbo
-        types = list(self._pb.intervals(pb0, pb0 + nsamples))
-        i = j = 0
-        while i < len(types) and j < len(valid):  # intersect two sorted interval lists
-            lo, hi, mt = types[i]
-            ka, kb = valid[j]
-            a, b = max(lo - pb0, ka), min(hi - pb0, kb)
-            if a < b:
-                counts[_MT[mt]] += b - a
-            if hi - pb0 < kb:
-                i += 1
-            else:
-                j += 1
-        return counts
+        """"Number of blocks type" (mm/vmstat.c pagetypeinfo_showblockcount_print)."""
+        counts = self._pb.sampled_counts(self.start_pfn, self.end_pfn, self._pbo,
+                                         self._present, _SECTION_SHIFT)
+        return {mt: counts[mt] for mt in MigrateType}
 
     def find_free_block(self, pfn: int) -> tuple[int, int, MigrateType] | None:
         """(head pfn, order, migratetype) of the free block containing ``pfn``."""
@@ -516,7 +521,7 @@ class Zone:
             return None
         pfn = self.rmqueue_smallest(order, migratetype)
         if pfn is None:
-            pfn = rmqueue_fallback(self, order, migratetype, nofragment)
+            pfn = rmqueue_fallback(self, order, migratetype, nofragment, self.fallback)
             if pfn is None:
                 return None
         self._alloc[pfn] = alloc_record(order, migratetype)
@@ -595,19 +600,30 @@ class Zone:
         out.sort(key=_sort_key)
         return out
 
-    def move_freepages_block(self, start: int, new_mt: int) -> None:
-        """__move_freepages_block() + set_pageblock_migratetype() for one pageblock.
-
-        Free blocks inside it move, ascending, to the tails of ``new_mt`` lists
-        (move_to_free_list() is a list_move_tail()).
-        """
+    def move_freepages(self, lo: int, hi: int, new_mt: int) -> int:
+        """move_freepages(): free blocks with head in ``[lo, hi)`` move, ascending, to
+        the tails of ``new_mt`` lists (move_to_free_list() is a list_move_tail());
+        returns the pages moved. Pageblock types are left alone."""
         area = self._area
-        lo = max(start, self.start_pfn)
-        for p, o, _, _ in self._free_blocks_in(lo, start + self._pbn):
+        moved = 0
+        for p, o, _, _ in self._free_blocks_in(lo, hi):
             hit = area.lookup(o, p)  # earlier moves may have split the run
             if hit is not None:
                 area.take_block(*hit)
                 area.add_single(area.lists[new_mt][o], p, True)
+                moved += 1 << o
+        return moved
+
+    def move_to_free_list(self, pfn: int, order: int, new_mt: int) -> None:
+        """move_to_free_list(): one free block to the tail of ``new_mt``'s list."""
+        hit = self._area.lookup(order, pfn)
+        if hit is not None:
+            self._area.take_block(*hit)
+            self._area.add_single(self._area.lists[new_mt][order], pfn, True)
+
+    def move_freepages_block(self, start: int, new_mt: int) -> None:
+        """__move_freepages_block() + set_pageblock_migratetype() for one pageblock."""
+        self.move_freepages(max(start, self.start_pfn), start + self._pbn, new_mt)
         pb = start >> self._pbo
         self._pb.set_range(pb, pb + 1, new_mt)
 
@@ -706,6 +722,9 @@ class Zone:
             lists,
             allocs,
             pbmap,
+            self.fallback,
+            self.watermark,
+            self.lowmem_reserve,
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -719,6 +738,9 @@ class Zone:
             "managed_pages": self.managed_pages,
             "comm": self.comm,
             "pageblock_order": self._pbo,
+            "fallback": self.fallback,
+            "watermark": self.watermark,
+            "lowmem_reserve": self.lowmem_reserve,
             "area": self._area.export(),
             "pb": (self._pb.first, self._pb.end, tuple(self._pb.keys), tuple(self._pb.types)),
             "alloc": dict(self._alloc),
@@ -729,8 +751,10 @@ class Zone:
         """Rebuild from :meth:`__getstate__` output."""
         self._setup(
             state["nid"], state["name"], state["start_pfn"], state["end_pfn"], state["present"],
-            state["pageblock_order"],
+            state["pageblock_order"], state["fallback"],
         )
+        self.watermark = state["watermark"]
+        self.lowmem_reserve = state["lowmem_reserve"]
         self.managed_pages = state["managed_pages"]
         self.comm = state["comm"]
         self._area = FreeArea.restore(state["area"])

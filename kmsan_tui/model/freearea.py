@@ -711,3 +711,38 @@ class PageblockMap:
             if a < b:
                 yield a, b, self.types[i]
             i += 1
+
+    def sampled_counts(self, start: int, end: int, order: int,
+                       present: list[tuple[int, int]], section_shift: int) -> list[int]:
+        """Pageblocks per type as mm/vmstat.c pagetypeinfo_showblockcount_print() counts
+        them: it samples ``start + k * pageblock_nr_pages`` and skips pfns without a
+        memmap (a section with no RAM at all). Per interval and section run, not per
+        pageblock."""
+        counts = [0] * NR_MIGRATETYPES
+        if end <= start:
+            return counts
+        nsamples = (end - start + (1 << order) - 1) >> order
+        valid: list[tuple[int, int]] = []  # sample indices k inside sections with RAM
+        for a, b in present:
+            sa = (a >> section_shift) << section_shift
+            sb = (((b - 1) >> section_shift) + 1) << section_shift
+            ka = max(0, -((start - sa) >> order))
+            kb = min(nsamples, -((start - sb) >> order))
+            if valid and ka <= valid[-1][1]:
+                valid[-1] = (valid[-1][0], max(kb, valid[-1][1]))
+            elif ka < kb:
+                valid.append((ka, kb))
+        pb0 = start >> order
+        types = list(self.intervals(pb0, pb0 + nsamples))
+        i = j = 0
+        while i < len(types) and j < len(valid):  # intersect two sorted interval lists
+            lo, hi, mt = types[i]
+            ka, kb = valid[j]
+            a, b = max(lo - pb0, ka), min(hi - pb0, kb)
+            if a < b:
+                counts[mt] += b - a
+            if hi - pb0 < kb:
+                i += 1
+            else:
+                j += 1
+        return counts

@@ -9,28 +9,38 @@ their options come from the strategy registry.
 
 from __future__ import annotations
 
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from kmsan_tui.model.errors import LayoutError
 from kmsan_tui.model.layout_types import (
+    DEFAULT_CMDLINE,
     E820_TYPES,
+    FIRMWARE_TYPES,
     KERNELS,
     SANITIZERS,
+    AcpiTable,
     E820Entry,
+    Firmware,
     KernelConfig,
     KernelImage,
     Layout,
     Node,
     default_image,
 )
+from kmsan_tui.model.safeio import InputError, parse_toml, read_text
 from kmsan_tui.model.strategies.registry import STRATEGIES, option_choices
 
-__all__ = ["E820_TYPES", "KERNELS", "SANITIZERS", "STRATEGIES", "E820Entry", "KernelConfig",
-           "KernelImage", "Layout", "LayoutError", "Node", "default_image", "load_layout",
-           "parse_size", "shipped_layouts"]
+__all__ = ["E820_TYPES", "KERNELS", "SANITIZERS", "STRATEGIES", "E820Entry", "Firmware",
+           "KernelConfig", "KernelImage", "Layout", "LayoutError", "Node", "default_image",
+           "load_layout", "numa_emulation", "numa_fake_nodes", "parse_layout", "parse_size",
+           "shipped_layouts"]
+
+# A layout is a small text file: refuse anything bigger before parsing it.
+LAYOUT_LIMIT = 4 << 20
+# PERCPU_DYNAMIC_RESERVE (include/linux/percpu.h, 64-bit): the first chunk's dynamic area.
+PERCPU_DYNAMIC_RESERVE = 28 << 10
 
 
 class _Reader:
@@ -131,7 +141,15 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
     home, prefix = (machine, "machine.") if "node" in machine else (data, "")
     raw_nodes = r.get(home, "node", prefix.rstrip("."), list, [])
     nodes: list[Node] = []
-    if not raw_nodes:
+    kt = r.get(data, "kernel", "", dict, {})
+    fake = numa_fake_nodes(r.get(kt, "cmdline", "kernel", str, DEFAULT_CMDLINE),
+                           lambda msg: r.fail("kernel.cmdline", msg))
+    if not raw_nodes and fake:
+        # arch/x86/mm/numa_emulation.c: numa=fake=N splits RAM into N nodes; the CPUs
+        # stay on the first (emulated nodes of physical node 0).
+        spans = numa_emulation(e820, fake)
+        nodes += [Node(i, a, b, total_cpus if i == 0 else 0) for i, (a, b) in enumerate(spans)]
+    elif not raw_nodes:
         # arch/x86/mm/numa.c: dummy_numa_init() "Faking a node" over all RAM.
         nodes.append(Node(0, 0, top, total_cpus))
     for i, entry in enumerate(raw_nodes):
@@ -141,13 +159,14 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
         start = r.size(entry, "start", path)
         end = r.size(entry, "end", path)
         cpus = r.get(entry, "cpus", path, int, 1)
+        if cpus < 0:
+            raise r.fail(f"{path}.cpus", f"must not be negative, got {cpus}")
         if end <= start:
             raise r.fail(path, "end must be above start")
         if nodes and start < nodes[-1].end:
             raise r.fail(path, "nodes must be in address order and must not overlap")
         nodes.append(Node(i, start, end, cpus))
 
-    kt = r.get(data, "kernel", "", dict, {})
     images: dict[str, KernelImage] = {}
     raw_images = r.get(kt, "image", "kernel", dict, {})
     for san, table in raw_images.items():
@@ -156,16 +175,7 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
             raise r.fail(path, f"unknown sanitizer (expected {', '.join(SANITIZERS)})")
         if not isinstance(table, dict):
             raise r.fail(path, "expected a table")
-        base = default_image(san)
-        images[san] = KernelImage(
-            code=r.size(table, "code", path, base.code),
-            rwdata=r.size(table, "rwdata", path, base.rwdata),
-            rodata=r.size(table, "rodata", path, base.rodata),
-            init=r.size(table, "init", path, base.init),
-            bss=r.size(table, "bss", path, base.bss),
-            reserved=r.size(table, "reserved", path, base.reserved),
-            percpu_pages=r.get(table, "percpu_pages", path, int, base.percpu_pages),
-        )
+        images[san] = _image(r, table, path, default_image(san))
     kernel = KernelConfig(
         version=r.choice(kt, "version", "kernel", KERNELS, "mainline"),
         sanitizer=r.choice(kt, "sanitizer", "kernel", SANITIZERS, "kmsan"),
@@ -182,8 +192,20 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
         image_base=r.size(kt, "image_base", "kernel", 0x1000000),
         initrd_addr=r.size(kt, "initrd_addr", "kernel", 0),
         initrd_size=r.size(kt, "initrd_size", "kernel", 0),
+        cmdline=r.get(kt, "cmdline", "kernel", str, DEFAULT_CMDLINE),
+        nr_cpus=r.get(kt, "nr_cpus", "kernel", int, max(8, total_cpus)),
+        node_data_size=r.size(kt, "node_data_size", "kernel", 0x4000),
         images=images,
     )
+    if not 1 <= kernel.nr_cpus <= 8192 or kernel.nr_cpus < total_cpus:
+        raise r.fail("kernel.nr_cpus", f"expected {total_cpus}..8192 (CONFIG_NR_CPUS), "
+                                       f"got {kernel.nr_cpus}")
+    if not 0x1000 <= kernel.node_data_size <= 1 << 24 or kernel.node_data_size % 0x1000:
+        raise r.fail("kernel.node_data_size",
+                     f"expected a multiple of 4K up to 16M, got {kernel.node_data_size:#x}")
+    if len(kernel.cmdline) > 2047 or any(ord(c) < 0x20 for c in kernel.cmdline):
+        raise r.fail("kernel.cmdline", "expected one line of at most 2047 characters "
+                                       "(COMMAND_LINE_SIZE)")
     for san, img in images.items():
         # The reserved span must hold every section: text, rodata, data, init, bss.
         need = img.data_offset + img.rwdata + img.init + img.bss
@@ -198,7 +220,178 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
         raise r.fail("kernel.image_base", f"the kernel image at {kernel.image_base:#x} is not in usable RAM")
     if raw_nodes and sum(n.cpus for n in nodes) != total_cpus and "cpus" in machine:
         raise r.fail("machine.cpus", "does not match the sum of node[].cpus")
-    return Layout(name, description, source, tuple(e820), tuple(nodes), paging, kernel)
+    if sum(n.cpus for n in nodes) < 1:
+        raise r.fail(f"{prefix}node", "no node has a CPU")
+    firmware = _firmware(r, r.get(data, "firmware", "", dict, {}), e820)
+    return Layout(name, description, source, tuple(e820), tuple(nodes), paging, kernel,
+                  firmware)
+
+
+def _image(r: _Reader, table: dict[str, Any], path: str, base: KernelImage) -> KernelImage:
+    """One [kernel.image.<sanitizer>] table; the percpu line's sizes are checked against
+    each other as pcpu_embed_first_chunk() derives them."""
+    reserved_pc = r.size(table, "percpu_reserved", path, base.percpu_reserved)
+    static = r.size(table, "percpu_static", path,
+                    base.percpu_static if "percpu_pages" not in table else 0)
+    pages = r.get(table, "percpu_pages", path, int, base.percpu_pages)
+    if "percpu_static" in table or ("percpu_pages" not in table and static):
+        # size_sum = PFN_ALIGN(static + reserved + max(dyn, PERCPU_DYNAMIC_EARLY_SIZE))
+        derived = -(-(static + reserved_pc + PERCPU_DYNAMIC_RESERVE) // 4096)
+        if "percpu_pages" in table and pages != derived:
+            raise r.fail(f"{path}.percpu_pages", f"{pages} does not match percpu_static and "
+                                                 f"percpu_reserved ({derived} pages)")
+        pages = derived
+    if not 1 <= pages <= 1 << 16:
+        raise r.fail(f"{path}.percpu_pages", f"expected 1..65536, got {pages}")
+    return KernelImage(
+        code=r.size(table, "code", path, base.code),
+        rwdata=r.size(table, "rwdata", path, base.rwdata),
+        rodata=r.size(table, "rodata", path, base.rodata),
+        init=r.size(table, "init", path, base.init),
+        bss=r.size(table, "bss", path, base.bss),
+        reserved=r.size(table, "reserved", path, base.reserved),
+        percpu_pages=pages, percpu_static=static, percpu_reserved=reserved_pc,
+        rwdata_offset=r.size(table, "rwdata_offset", path, base.rwdata_offset),
+    )
+
+
+def _ranges(r: _Reader, table: dict[str, Any], key: str, ordered: bool = True
+            ) -> tuple[tuple[int, int], ...]:
+    """A list of {start, end|size} tables: disjoint [start, end] ranges, in address
+    order unless ``ordered`` is False (setup_data keeps the boot loader's list order)."""
+    out: list[tuple[int, int]] = []
+    for i, entry in enumerate(r.get(table, key, "firmware", list, [])):
+        path = f"firmware.{key}[{i}]"
+        if not isinstance(entry, dict):
+            raise r.fail(path, "expected a table")
+        start = r.size(entry, "start", path)
+        end = r.size(entry, "end", path) if "end" in entry else \
+            start + r.size(entry, "size", path) - 1
+        if end < start:
+            raise r.fail(path, f"end {end:#x} is below start {start:#x}")
+        if ordered and out and start <= out[-1][1]:
+            raise r.fail(path, f"overlaps or is out of order with firmware.{key}[{i - 1}]")
+        for j, (a, b) in enumerate(out):
+            if start <= b and a <= end:
+                raise r.fail(path, f"overlaps firmware.{key}[{j}]")
+        out.append((start, end))
+    return tuple(out)
+
+
+def _blob(r: _Reader, table: dict[str, Any], key: str) -> tuple[int, int] | None:
+    """An optional {start, size} table."""
+    if key not in table:
+        return None
+    entry = r.get(table, key, "firmware", dict)
+    size = r.size(entry, "size", f"firmware.{key}")
+    if size <= 0:
+        raise r.fail(f"firmware.{key}.size", "must be positive")
+    return r.size(entry, "start", f"firmware.{key}"), size
+
+
+def _firmware(r: _Reader, table: dict[str, Any], e820: list[E820Entry]) -> Firmware:
+    """The [firmware] table: EFI tables and ranges, and the ACPI tables' places."""
+    kind = r.choice(table, "type", "firmware", FIRMWARE_TYPES, "bios")
+    tables: list[AcpiTable] = []
+    for i, entry in enumerate(r.get(table, "acpi_tables", "firmware", list, [])):
+        path = f"firmware.acpi_tables[{i}]"
+        if not isinstance(entry, dict):
+            raise r.fail(path, "expected a table")
+        sig = r.get(entry, "signature", path, str)
+        if len(sig) != 4 or not sig.isascii() or not sig.isprintable():
+            raise r.fail(f"{path}.signature", f"expected 4 printable characters, got {sig!r}")
+        length = r.size(entry, "length", path)
+        if not 0 < length <= 1 << 24:
+            raise r.fail(f"{path}.length", f"expected 1..16M, got {length}")
+        tables.append(AcpiTable(sig, r.size(entry, "start", path), length))
+    fw = Firmware(kind, r.get(table, "version", "firmware", str, ""),
+                  _blob(r, table, "memmap"), _blob(r, table, "memattr"),
+                  _ranges(r, table, "setup_data", ordered=False),
+                  _ranges(r, table, "boot_services"),
+                  tuple(tables))
+    if kind == "bios" and (fw.memmap or fw.memattr or fw.boot_services or fw.setup_data):
+        raise r.fail("firmware.type", "EFI tables and ranges need type = \"efi\"")
+    usable = [(e.start, e.end) for e in e820 if e.type == "usable"]
+    for key, ranges in (("setup_data", fw.setup_data), ("boot_services", fw.boot_services)):
+        for i, (start, end) in enumerate(ranges):
+            if not any(a <= start and end <= b for a, b in usable):
+                raise r.fail(f"firmware.{key}[{i}]", f"[{start:#x}-{end:#x}] is not inside "
+                                                     "one usable e820 range")
+    return fw
+
+
+def numa_fake_nodes(cmdline: str, fail: Any) -> int:
+    """N from a numa=fake=N parameter (0 without one); other numa=fake forms
+    (sizes, N:U) are refused rather than ignored."""
+    count = 0
+    for word in cmdline.split():
+        if not word.startswith("numa=fake="):
+            continue
+        value = word.removeprefix("numa=fake=")
+        if not value.isdigit() or not 1 <= int(value) <= 64:
+            raise fail(f"numa=fake={value}: only numa=fake=N (1..64 nodes) is modelled")
+        count = int(value)
+    return count
+
+
+# arch/x86/mm/numa_emulation.c: FAKE_NODE_MIN_SIZE (32 MiB) and its mask.
+FAKE_NODE_MIN_SIZE = 32 << 20
+FAKE_NODE_MIN_HASH_MASK = ~(FAKE_NODE_MIN_SIZE - 1)
+
+
+def _ram_ranges(e820: list[E820Entry]) -> list[tuple[int, int]]:
+    """The usable ranges as e820__memblock_setup() leaves them: page 0 and 640K-1M out,
+    partial pages trimmed."""
+    out = []
+    for e in e820:
+        if e.type != "usable":
+            continue
+        start, end = max(e.start, 0x1000), e.end + 1
+        if start < 0x100000 <= end and start >= 0xA0000:
+            start = 0x100000
+        start, end = -(-start // 4096) * 4096, end // 4096 * 4096
+        if end > start:
+            out.append((start, end))
+    return out
+
+
+def _hole_size(ram: list[tuple[int, int]], start: int, end: int) -> int:
+    """mem_hole_size(): bytes of [start, end) that are not RAM (per range, not per page)."""
+    return (end - start) - sum(max(0, min(b, end) - max(a, start)) for a, b in ram)
+
+
+def numa_emulation(e820: list[E820Entry] | tuple[E820Entry, ...], nr_nodes: int
+                   ) -> list[tuple[int, int]]:
+    """split_nodes_interleave() for numa=fake=N on one physical node: N spans [start, end)
+    holding equal RAM (holes do not count), in FAKE_NODE_MIN_SIZE steps; a node that would
+    leave too little for the next one, or ZONE_DMA32 a sliver, takes up to the boundary."""
+    ram = _ram_ranges(list(e820))
+    addr, limit = 0, max(b for _, b in ram)
+    dma32_end = 1 << 32
+    size = ((limit - addr) - _hole_size(ram, addr, limit)) // nr_nodes
+    big = ((size & ~FAKE_NODE_MIN_HASH_MASK) * nr_nodes) // FAKE_NODE_MIN_SIZE
+    size &= FAKE_NODE_MIN_HASH_MASK
+    if size < FAKE_NODE_MIN_SIZE:
+        return [(0, limit)]
+    spans: list[tuple[int, int]] = []
+    start = addr
+    for nid in range(nr_nodes):
+        if start >= limit:
+            break
+        end = start + size + (FAKE_NODE_MIN_SIZE if nid < big else 0)
+        while end - start - _hole_size(ram, start, end) < size:
+            end += FAKE_NODE_MIN_SIZE
+            if end > limit:
+                end = limit
+                break
+        if end < dma32_end and dma32_end - end - _hole_size(ram, end, dma32_end) \
+                < FAKE_NODE_MIN_SIZE:
+            end = dma32_end
+        if limit - end - _hole_size(ram, end, limit) < size or nid == nr_nodes - 1:
+            end = limit
+        spans.append((start, end))
+        start = end
+    return spans
 
 
 def shipped_layouts() -> list[str]:
@@ -206,6 +399,11 @@ def shipped_layouts() -> list[str]:
     folder = resources.files("kmsan_tui") / "layouts"
     names = [p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml")]
     return sorted(names, key=lambda n: load_layout(n).ram_bytes)
+
+
+def parse_layout(text: str, source: str, fallback_name: str = "layout") -> Layout:
+    """A layout from TOML text; errors name ``source`` and the key (LayoutError)."""
+    return _load_text(text, source, fallback_name)
 
 
 def load_layout(name_or_path: str | Path) -> Layout:
@@ -223,15 +421,15 @@ def load_layout(name_or_path: str | Path) -> Layout:
             raise LayoutError(f"{text_name}: no such layout (shipped: {known})")
         return _load_text(shipped.read_text(), f"layouts/{text_name}.toml", text_name)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise LayoutError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        text = read_text(path, "layout", LAYOUT_LIMIT)
+    except InputError as exc:
+        raise LayoutError(str(exc)) from None
     return _load_text(text, str(path), path.stem)
 
 
 def _load_text(text: str, source: str, fallback_name: str) -> Layout:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise LayoutError(f"{source}: {exc}") from None
+        data = parse_toml(text, source)
+    except InputError as exc:
+        raise LayoutError(str(exc)) from None
     return _parse(data, source, fallback_name)

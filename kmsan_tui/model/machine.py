@@ -42,8 +42,14 @@ from kmsan_tui.model.events import Event
 from kmsan_tui.model.layout_types import KernelConfig, KernelImage, Layout
 from kmsan_tui.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, Memblock
 from kmsan_tui.model.metadata import MetaValue
+from kmsan_tui.model.profiles import KernelProfile, profile_for
 
 ZONE_NAMES = ("DMA", "DMA32", "Normal")
+# enum zone_type: the index lowmem_reserve[] is read at for GFP_KERNEL/GFP_USER requests.
+ZONE_NORMAL = 2
+# include/linux/numa.h: LOCAL_DISTANCE, REMOTE_DISTANCE (no SLIT in these layouts).
+LOCAL_DISTANCE = 10
+REMOTE_DISTANCE = 20
 
 
 class KmsanHooks(Protocol):
@@ -108,9 +114,18 @@ class BootState:
     """Addresses early steps hand to later ones (NODE_DATA, .data, page tables)."""
 
     node_data: dict[int, int] = field(default_factory=dict)
+    node_data_size: int = 0  # bytes of each NODE_DATA (roundup(sizeof(pg_data_t), PAGE_SIZE))
     data_start: int = 0
     data_end: int = 0
     vmalloc_pgtable_pages: list[int] = field(default_factory=list)
+    # free_area_init(): what the zones start with before memblock hands anything over.
+    early_managed: list[int] = field(default_factory=list)  # per Machine.zones entry
+    dma_reserve: int = 0  # memblock_find_dma_reserve(): reserved pages below 16 MiB
+    nr_kernel_pages: int = 0  # what alloc_large_system_hash() sizes tables from
+    nr_all_pages: int = 0
+    min_free_kbytes: int = 0  # init_per_zone_wmark_min()
+    # efi_reserve_boot_services(): [start, end] ranges efi_free_boot_services() frees.
+    efi_boot_services: list[tuple[int, int]] = field(default_factory=list)
 
 
 class NoHooks:
@@ -141,6 +156,7 @@ class Machine:
         """
         self.layout = layout
         self.config: KernelConfig = layout.kernel
+        self.profile: KernelProfile = profile_for(self.config.version)
         self.image: KernelImage = self.config.image()
         self.rng = np.random.Generator(np.random.PCG64(seed))
         self.hooks: KmsanHooks = hooks if hooks is not None else NoHooks()
@@ -170,7 +186,7 @@ class Machine:
         """
         new = Machine.__new__(Machine)
         memo[id(self)] = new
-        shared = {"layout", "config", "image"}
+        shared = {"layout", "config", "image", "profile"}
         for key, value in self.__dict__.items():
             if key in shared:
                 new.__dict__[key] = value
@@ -288,7 +304,11 @@ class Machine:
     # ---------------------------------------------------------------- zones
 
     def build_zones(self) -> None:
-        """mm/mm_init.c: free_area_init(): zone spans per node from memblock.memory."""
+        """mm/mm_init.c: free_area_init(): zone spans per node from memblock.memory.
+
+        zone_spanned_pages_in_node(): a zone spans its type's pfn limits clipped to the
+        node's first and last memory pfn, holes included (DMA32 on a 4 GiB machine spans
+        up to 4 GiB though RAM stops below the PCI hole); a zone with no RAM is left out."""
         self.zones = []
         bounds = ((0, MAX_DMA_PFN), (MAX_DMA_PFN, MAX_DMA32_PFN), (MAX_DMA32_PFN, 1 << 52))
         for node in self.layout.nodes:
@@ -297,12 +317,14 @@ class Machine:
             ranges = [(s, e) for s, e in ranges if e > s]
             if not ranges:
                 continue
+            node_start, node_end = ranges[0][0], ranges[-1][1]
             for name, (lo, hi) in zip(ZONE_NAMES, bounds, strict=True):
                 present = [(max(s, lo), min(e, hi)) for s, e in ranges if s < hi and e > lo]
                 if not present:
                     continue
-                zone = Zone(node.nid, name, present[0][0], present[-1][1], present,
-                            pageblock_order=self.config.pageblock_order)
+                zone = Zone(node.nid, name, max(node_start, lo), min(node_end, hi), present,
+                            pageblock_order=self.config.pageblock_order,
+                            fallback=self.profile.fallback)
                 self.zones.append(zone)
         self.zones.sort(key=lambda z: z.start_pfn)
         self._zone_starts = [z.start_pfn for z in self.zones]
@@ -315,11 +337,47 @@ class Machine:
             return self.zones[i]
         return None
 
+    def fallback_order(self) -> dict[int, list[int]]:
+        """mm/page_alloc.c: build_zonelists() -> find_next_best_node(), node by node in
+        nid order: the local node, then the others by distance, the next higher nid
+        preferred ("(n < node)" penalty), nodes without CPUs preferred, and a load
+        penalty on the first node of each distance group so that equal nodes are
+        taken round-robin (node_load[] carries over from one node's list to the next)."""
+        nids = sorted({z.nid for z in self.zones})
+        with_cpus = {n.nid for n in self.layout.nodes if n.cpus}
+        load = dict.fromkeys(nids, 0)
+        orders: dict[int, list[int]] = {}
+        for local in nids:
+            order = [local]
+            used = {local}
+            prev = local
+            while len(order) < len(nids):
+                best, best_val = -1, 0
+                for n in nids:
+                    if n in used:
+                        continue
+                    val = REMOTE_DISTANCE + (n < local) + (1 if n in with_cpus else 0)
+                    val = val * 1024 + load[n]
+                    if best < 0 or val < best_val:
+                        best, best_val = n, val
+                used.add(best)
+                distance = LOCAL_DISTANCE if best == local else REMOTE_DISTANCE
+                if distance != (LOCAL_DISTANCE if prev == local else REMOTE_DISTANCE):
+                    load[best] += 1
+                order.append(best)
+                prev = best
+            orders[local] = order
+        return orders
+
     def zonelist(self, nid: int = 0) -> list[Zone]:
-        """mm/page_alloc.c: build_zonelists(): nearest node first, each node's zones high to low."""
+        """mm/page_alloc.c: build_zonelists_in_node_order(): the nodes in fallback order,
+        each node's zones from the highest to the lowest."""
         cached = self._zonelists.get(nid)
         if cached is None:
-            nids = sorted({z.nid for z in self.zones}, key=lambda n: (abs(n - nid), n))
+            orders = self.fallback_order()
+            nids: list[int] = []
+            if orders:
+                nids = orders[nid] if nid in orders else orders[min(orders)]
             cached = [zone for n in nids for zone in
                       sorted((z for z in self.zones if z.nid == n), key=lambda z: -z.start_pfn)]
             self._zonelists[nid] = cached
@@ -328,11 +386,21 @@ class Machine:
     # ---------------------------------------------------------------- buddy
 
     def alloc_pages_raw(self, order: int, migratetype: MigrateType, nid: int = 0) -> int | None:
-        """__alloc_pages() without the KMSAN hook (what metadata allocations use)."""
-        for zone in self.zonelist(nid):
-            pfn = zone.alloc_pages(order, migratetype)
-            if pfn is not None:
-                return pfn
+        """__alloc_pages() without the KMSAN hook (what metadata allocations use).
+
+        get_page_from_freelist() walks the zonelist and skips a zone that would drop
+        below its low watermark plus lowmem_reserve[ZONE_NORMAL] (zone_watermark_ok());
+        the slowpath (kswapd woken) walks it again against the min watermark. Direct
+        reclaim and compaction are not modelled: past min, the allocation fails
+        (workloads reclaim explicitly, see workloads.py)."""
+        zonelist = self.zonelist(nid)
+        for mark in (1, 0):  # ALLOC_WMARK_LOW, then ALLOC_WMARK_MIN
+            for zone in zonelist:
+                if not zone.watermark_ok(order, zone.watermark[mark], ZONE_NORMAL):
+                    continue
+                pfn = zone.alloc_pages(order, migratetype)
+                if pfn is not None:
+                    return pfn
         return None
 
     def alloc_pages(self, order: int, migratetype: MigrateType, owner: str, nid: int = 0,

@@ -13,9 +13,11 @@ from kmsan_tui.model.constants import PAGES_PER_SECTION, MigrateType
 from kmsan_tui.model.pagestate import CODE_OF
 from tests.model.reference_pages import page_codes
 
-MAINLINE_MM = ["pci_iommu_alloc", "page_ext_init_flatmem", "mem_debugging_and_hardening_init",
-               "kfence_alloc_pool", "kmsan_init_shadow", "stack_depot_early_init",
-               "memblock_free_all", "mem_init", "kmem_cache_init"]
+MAINLINE_MM = ["pci_iommu_alloc", "hugetlb_bootmem_alloc", "build_all_zonelists",
+               "page_alloc_init_cpuhp", "alloc_tag_sec_init", "page_ext_init_flatmem",
+               "mem_debugging_and_hardening_init", "kfence_alloc_pool_and_metadata",
+               "report_meminit", "kmsan_init_shadow", "stack_depot_early_init",
+               "kho_memory_init", "memblock_free_all", "mem_init", "kmem_cache_init"]
 
 
 def test_steps_follow_the_kernel_order() -> None:
@@ -27,7 +29,11 @@ def test_steps_follow_the_kernel_order() -> None:
     # v6.1: swiotlb inside mem_init(), after kmsan_init_shadow; Memory: printed right after.
     assert v61.index("kmsan_init_shadow") < v61.index("pci_iommu_alloc") < v61.index(
         "memblock_free_all") < v61.index("mem_init") < v61.index("mem_init_print_info")
-    assert v61.index("vmalloc_init") < v61.index("page_ext_init") < v61.index("kmsan_init_runtime")
+    # v6.1: page_ext_init() from kernel_init_freeable(), after KMSAN started.
+    assert v61.index("vmalloc_init") < v61.index("kmsan_init_runtime") < v61.index(
+        "page_alloc_init_late") < v61.index("page_ext_init")
+    # mainline: the Memory: line comes after SMP bring-up.
+    assert mainline.index("smp_init") < mainline.index("mem_init_print_info")
 
 
 def test_every_step_has_a_source_reference_and_an_explanation() -> None:

@@ -1,11 +1,16 @@
-"""mm_core_init() (mm_init() in v6.1): the calls between memblock and a working kernel."""
+"""mm_core_init() (mm_init() in v6.1): the calls between memblock and a working kernel.
+
+Each kernel profile runs a subset of these in its own order (profiles.py); a call that
+allocates nothing in these configurations is still a step, and says why.
+"""
 
 from __future__ import annotations
 
-from kmsan_tui.model.boot.setup_arch import (
+from kmsan_tui.model.boot.start_kernel import (
     SMP_CACHE_BYTES,
     SZ_1M,
     hash_entries,
+    hash_line,
     order_of,
 )
 from kmsan_tui.model.constants import (
@@ -23,24 +28,38 @@ from kmsan_tui.model.strategies.base import MetadataStrategy
 
 
 def page_ext_init_flatmem(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log("page_ext_init_flatmem: nothing to do with SPARSEMEM")
+    m.log("page_ext_init_flatmem: nothing to do with SPARSEMEM", "note")
 
 
 def mem_debugging_and_hardening_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    # init_on_alloc/init_on_free, page poisoning and debug_pagealloc are decided
+    # (static keys): nothing is allocated.
+    pass
+
+
+def report_meminit(m: Machine, kmsan: MetadataStrategy) -> None:
     m.log("mem auto-init: stack:off, heap alloc:off, heap free:off")
 
 
 def kfence_alloc_pool(m: Machine, kmsan: MetadataStrategy) -> None:
     if not m.config.kfence:
-        m.log("kfence: disabled (CONFIG_KFENCE is not set)")
+        m.log("kfence: disabled (CONFIG_KFENCE is not set)", "note")
         return
     # mm/kfence/core.c: (CONFIG_KFENCE_NUM_OBJECTS + 1) * 2 pages.
     m.mb_alloc((255 + 1) * 2 * PAGE_SIZE, PAGE_SIZE, "kfence pool", caller="kfence_alloc_pool")
 
 
+def kfence_alloc_pool_and_metadata(m: Machine, kmsan: MetadataStrategy) -> None:
+    kfence_alloc_pool(m, kmsan)
+    if m.config.kfence:
+        # v6.6+: the kfence_metadata array (one struct kfence_metadata, ~1 KiB, per
+        # object) comes from memblock beside the pool.
+        m.mb_alloc(256 * 1024, PAGE_SIZE, "kfence metadata", caller="kfence_alloc_pool")
+
+
 def kmsan_init_shadow(m: Machine, kmsan: MetadataStrategy) -> None:
     if not m.kmsan_active:
-        m.log("kmsan_init_shadow: CONFIG_KMSAN is not set")
+        m.log("kmsan_init_shadow: CONFIG_KMSAN is not set", "note")
         return
     kmsan.init_shadow(m)
 
@@ -52,21 +71,18 @@ def stack_depot_early_init(m: Machine, kmsan: MetadataStrategy) -> None:
         return
     # alloc_large_system_hash("stackdepot", ..., STACK_HASH_SCALE=14, HASH_EARLY, ...,
     # 1 << STACK_HASH_ORDER_MIN, 1 << STACK_HASH_ORDER_MAX): 4K..1M buckets.
-    bucket = 8 if m.config.version == "v6.1" else 16
-    entries, _ = hash_entries(m, 14, bucket)
-    entries = max(1 << 12, min(1 << 20, entries))
-    size = entries * bucket
+    bucket = m.profile.stackdepot_bucket
+    entries, size = hash_entries(m, 14, bucket, 1 << 12, 1 << 20)
     if m.mb_alloc(size, SMP_CACHE_BYTES, "stackdepot hash table",
                   caller="alloc_large_system_hash") is not None:
-        m.log(f"stackdepot hash table entries: {entries} (order: {order_of(size)}, "
-              f"{size} bytes, linear)")
+        m.log(hash_line("stackdepot", entries, size))
 
 
 def pci_iommu_alloc(m: Machine, kmsan: MetadataStrategy) -> None:
     # kernel/dma/swiotlb.c: swiotlb_init(): forced on when RAM extends above 4 GiB;
     # 64 MiB of bounce buffer below 4 GiB, plus the slot array and the areas.
     if m.max_pfn <= MAX_DMA32_PFN:
-        m.log("PCI-DMA: swiotlb not needed: no memory above 4 GiB")
+        m.log("PCI-DMA: swiotlb not needed: no memory above 4 GiB", "note")
         return
     cpus = m.layout.cpus
     areas = 1 << (cpus - 1).bit_length() if cpus > 1 else 1
@@ -82,6 +98,7 @@ def memblock_free_all(m: Machine, kmsan: MetadataStrategy) -> None:
     # range, ascending, in naturally aligned chunks (__free_pages_memory), each through
     # memblock_free_pages(), where KMSAN's hook may keep it.
     freed = 0
+    totalram_before = m.counters.totalram_pages
     for start, end, _nid in list(m.memblock.free_ranges()):
         first, last = pfn_up(start), pfn_down(end)
         if last <= first:
@@ -90,11 +107,15 @@ def memblock_free_all(m: Machine, kmsan: MetadataStrategy) -> None:
             kmsan.memblock_free_pages(m, pfn, order, count)
         freed += last - first
     m.counters.memblock_freed_pages = freed
+    if m.profile.totalram_counts_held_back:
+        # memblock_free_all(): totalram_pages_add(free_low_memory_core_early()): every
+        # page passed to memblock_free_pages(), whether KMSAN kept it or not.
+        m.counters.totalram_pages = totalram_before + freed
     m.handed_over = True
     kmsan.after_free_all(m)
     in_buddy = sum(z.managed_pages for z in m.zones)
     m.log(f"memblock_free_all: {freed} pages passed to memblock_free_pages(), {in_buddy} "
-          "reached the buddy allocator", "log", None, freed)
+          "reached the buddy allocator", "note", None, freed)
 
 
 def chunk_runs(first: int, last: int) -> list[tuple[int, int, int]]:
@@ -160,7 +181,7 @@ def page_ext_init_flatmem_late(m: Machine, kmsan: MetadataStrategy) -> None:
 
 def kmemleak_init(m: Machine, kmsan: MetadataStrategy) -> None:
     if not m.config.kmemleak:
-        m.log("kmemleak: CONFIG_DEBUG_KMEMLEAK is not set")
+        m.log("kmemleak: CONFIG_DEBUG_KMEMLEAK is not set", "note")
         return
     # mm/kmemleak.c: object and scan-area caches; the early pool is static .bss.
     m.alloc_pages(1, MigrateType.UNMOVABLE, "kmemleak_object cache", slab=True)
@@ -174,12 +195,12 @@ def pgtable_init(m: Machine, kmsan: MetadataStrategy) -> None:
 
 def pgtable_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86: pgtable_cache_init() is empty; page tables come from the page allocator.
-    m.log("pgtable_cache_init: nothing on x86_64")
+    m.log("pgtable_cache_init: nothing on x86_64", "note")
 
 
 def debug_objects_mem_init(m: Machine, kmsan: MetadataStrategy) -> None:
     if not m.config.debug_objects:
-        m.log("debug_objects: CONFIG_DEBUG_OBJECTS is not set")
+        m.log("debug_objects: CONFIG_DEBUG_OBJECTS is not set", "note")
         return
     m.alloc_pages(1, MigrateType.UNMOVABLE, "debug_objects_cache", slab=True)
 
@@ -203,7 +224,7 @@ def page_ext_init(m: Machine, kmsan: MetadataStrategy) -> None:
     if m.config.page_owner:
         entry += 8 + 24  # shared flags + struct page_owner (approximate)
     if entry == 0:
-        m.log("page_ext: no client needs it, nothing allocated")
+        m.log("page_ext: no client needs it, nothing allocated", "note")
     else:
         table = entry * PAGES_PER_SECTION
         order = order_of(table)
@@ -220,22 +241,23 @@ def page_ext_init(m: Machine, kmsan: MetadataStrategy) -> None:
                     # alloc_pages_exact() frees the tail beyond the table size.
                     m.trim_exact(pfn, order, -(-table // PAGE_SIZE))
         m.log(f"page_ext: allocated {sections * table + vmalloced * table} bytes "
-              f"({vmalloced} sections from vmalloc)")
+              f"({vmalloced} sections from vmalloc)", "note")
     if m.kmsan_active:
         kmsan.at_step(m, "page_ext_init")
 
 
 def init_espfix_bsp(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log("espfix: static PUD page installed (no allocation)")
+    m.log("espfix: static PUD page installed (no allocation)", "note")
 
 
 def pti_init(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log("Kernel/User page tables isolation: disabled (CONFIG_PAGE_TABLE_ISOLATION is not set)")
+    m.log("Kernel/User page tables isolation: disabled (CONFIG_PAGE_TABLE_ISOLATION is not set)",
+          "note")
 
 
 def kmsan_init_runtime(m: Machine, kmsan: MetadataStrategy) -> None:
     if not m.kmsan_active:
-        m.log("kmsan_init_runtime: CONFIG_KMSAN is not set")
+        m.log("kmsan_init_runtime: CONFIG_KMSAN is not set", "note")
         return
     kmsan.init_runtime(m)
     m.kmsan_enabled = True
@@ -245,4 +267,34 @@ def kmsan_init_runtime(m: Machine, kmsan: MetadataStrategy) -> None:
 
 def mm_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:
     m.alloc_pages(1, MigrateType.UNMOVABLE, "mm_struct cache", slab=True)
+
+
+def page_alloc_init_cpuhp(m: Machine, kmsan: MetadataStrategy) -> None:
+    # mm/page_alloc.c: page_alloc_init_cpuhp(): the CPU-hotplug callbacks that drain a
+    # dead CPU's per-cpu lists. Nothing is allocated.
+    pass
+
+
+def hugetlb_bootmem_alloc(m: Machine, kmsan: MetadataStrategy) -> None:
+    # mm/hugetlb.c: hugetlb_bootmem_alloc(): gigantic pages asked for on the command
+    # line (hugepages= with hugepagesz=1G) come from memblock here; none are asked for.
+    pass
+
+
+def alloc_tag_sec_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    # lib/alloc_tag.c: alloc_tag_sec_init(): with CONFIG_MEM_ALLOC_PROFILING the
+    # per-callsite counters are set up (their page_ext part comes later); off here.
+    pass
+
+
+def kho_memory_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    # kernel/kexec_handover.c: kho_memory_init(): memory preserved by a previous
+    # kernel over kexec is reserved before the hand-over; a cold boot has none.
+    pass
+
+
+def execmem_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    # mm/execmem.c: execmem_init(): the ranges modules and BPF programs are mapped
+    # into are described (kmalloc'd descriptors, no pages).
+    pass
 

@@ -1,18 +1,24 @@
-"""setup_arch() and the rest of start_kernel() before mm_core_init(), on x86_64.
+"""setup_arch() on x86_64: memblock from the firmware map, page tables, nodes, memmap.
 
 Each function makes the memblock reservations and allocations its kernel namesake
 makes, with sizes from the kernel's formulas where it scales them with RAM or CPUs;
-calibrated against the 6.1 boot logs in ../shared/data/bootlogs.
+calibrated against the shared 6.1 boot logs (BIOS and EFI) and the 6.8 GCE boot.
+The firmware-facing calls (e820, EFI, ACPI) are in firmware.py.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
+
+from kmsan_tui.model.boot.firmware import reserve_setup_data
 from kmsan_tui.model.constants import (
     MAX_DMA32_PFN,
+    MAX_DMA_PFN,
     PAGE_SHIFT,
     PAGE_SIZE,
     PAGES_PER_SECTION,
     pfn_down,
+    pfn_up,
 )
 from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.strategies.base import MetadataStrategy
@@ -30,21 +36,17 @@ def order_of(size: int) -> int:
     return (pages - 1).bit_length()
 
 
-def e820__memory_setup(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log("BIOS-provided physical RAM map:")
-    for e in m.layout.e820:
-        m.log(f"BIOS-e820: [mem {e.start:#018x}-{e.end:#018x}] {e.type}")
-
-
 def early_reserve_memory(m: Machine, kmsan: MetadataStrategy) -> None:
     cfg = m.config
     image = m.image
+    m.log(f"Command line: {cfg.cmdline}")
     # arch/x86/kernel/setup.c: early_reserve_memory(): the kernel image, the first 64K
-    # (BIOS corruption check), the initrd, and the BIOS regions up to 1 MiB.
+    # (BIOS corruption check), the initrd, setup_data and the BIOS regions up to 1 MiB.
     m.mb_reserve(cfg.image_base, image.reserved, "kernel image", "early_reserve_memory")
     m.mb_reserve(0, 64 << 10, "first 64K (BIOS)", "early_reserve_memory")
     if cfg.initrd_size:
         m.mb_reserve(cfg.initrd_addr, cfg.initrd_size, "initrd", "early_reserve_initrd")
+    reserve_setup_data(m)
     # arch/x86/kernel/ebda.c: reserve_bios_regions(): from the EBDA (below 640K) to 1 MiB.
     low_top = min((e.end + 1 for e in m.layout.e820 if e.type == "usable" and e.start == 0),
                   default=0xA0000)
@@ -56,15 +58,20 @@ def early_reserve_memory(m: Machine, kmsan: MetadataStrategy) -> None:
 
 
 def e820__memblock_setup(m: Machine, kmsan: MetadataStrategy) -> None:
-    # arch/x86/kernel/e820.c: e820__memblock_setup() adds every usable range; page 0
-    # is made reserved first (trim_bios_range) and 640K-1M removed.
+    # arch/x86/kernel/setup.c: trim_bios_range() makes page 0 reserved and drops
+    # 640K-1M; e820__end_of_ram_pfn() and e820__end_of_low_ram_pfn() print the ends.
     m.log("e820: update [mem 0x00000000-0x00000fff] usable ==> reserved")
     m.log("e820: remove [mem 0x000a0000-0x000fffff] usable")
+    usable = [e for e in m.layout.e820 if e.type == "usable"]
+    last_pfn = pfn_down(max(e.end + 1 for e in usable))
+    m.log(f"last_pfn = {last_pfn:#x} max_arch_pfn = 0x400000000")
+    low = [min(e.end + 1, 1 << 32) for e in usable if e.start < 1 << 32]
+    if last_pfn > MAX_DMA32_PFN and low:
+        m.log(f"last_pfn = {pfn_down(max(low)):#x} max_arch_pfn = 0x400000000")
+    # arch/x86/kernel/e820.c: e820__memblock_setup() adds every usable range.
     # "EFI might pass us more E820 entries than that": the arrays may grow from here.
     m.memblock.allow_resize()
-    for e in m.layout.e820:
-        if e.type != "usable":
-            continue
+    for e in usable:
         start, end = e.start, e.end + 1
         if start < PAGE_SIZE:
             start = PAGE_SIZE
@@ -77,8 +84,6 @@ def e820__memblock_setup(m: Machine, kmsan: MetadataStrategy) -> None:
     # arch/x86/kernel/setup.c: until the direct map exists only the first 1 MiB is mapped.
     m.memblock.set_current_limit(ISA_END_ADDRESS)
     m.drain_memblock_log()
-    max_pfn = pfn_down(m.memblock.end_of_DRAM())
-    m.log(f"last_pfn = {max_pfn:#x} max_arch_pfn = 0x400000000")
     for line in m.memblock.dump():
         m.log(line, "memblock")
 
@@ -137,42 +142,33 @@ def partly_mapped_gigabytes(regions: list[tuple[int, int]]) -> int:
     return touched - full
 
 
-def acpi_boot_table_init(m: Machine, kmsan: MetadataStrategy) -> None:
-    # drivers/acpi/tables.c: acpi_reserve_initial_tables(): the tables stay reserved.
-    for e in m.layout.e820:
-        if e.type == "ACPI data":
-            size = min(e.size, 0x1B33 if e.size <= 0x20000 else e.size // 64)
-            m.log(f"ACPI: Reserving tables at [mem {e.start:#x}-{e.start + size - 1:#x}]")
-            m.mb_reserve(e.start, size, "ACPI tables", "acpi_reserve_initial_tables")
-    # The 6.1 log's i440FX map puts the tables at the top of low RAM without an
-    # "ACPI data" e820 type: the RSDT sits in the reserved range after the last usable one.
-    if not any(e.type == "ACPI data" for e in m.layout.e820):
-        for prev, e in zip(m.layout.e820, m.layout.e820[1:], strict=False):
-            if prev.type == "usable" and e.type == "reserved" and e.start == prev.end + 1 \
-                    and 0x100000 < e.start < 1 << 32 and e.size <= 0x40000:
-                m.mb_reserve(e.start, 0x1B33, "ACPI tables", "acpi_reserve_initial_tables")
-                break
-
-
 def initmem_init(m: Machine, kmsan: MetadataStrategy) -> None:
-    # arch/x86/mm/numa.c: numa_register_memblks(): nodes onto memblock, then
-    # alloc_node_data(): NODE_DATA(nid) on its own node, top-down.
+    # arch/x86/mm/numa.c: numa_init(): without an SRAT, dummy_numa_init() fakes one
+    # node over all RAM; numa=fake=N (numa_emulation.c) then splits it.
     nodes = m.layout.nodes
-    if len(nodes) == 1:
+    fake = len(nodes) > 1 and "numa=fake=" in m.config.cmdline
+    if len(nodes) == 1 or fake:
         m.log("No NUMA configuration found")
         m.log(f"Faking a node at [mem {0:#018x}-{m.memblock.end_of_DRAM() - 1:#018x}]")
+    if fake:
+        for node in nodes:
+            m.log(f"Faking node {node.nid} at [mem {node.start:#018x}-{node.end - 1:#018x}] "
+                  f"({(node.end - node.start) >> 20}MB)")
+    # numa_register_memblks(): nodes onto memblock.
     for node in nodes:
         m.memblock.set_node(node.start, node.end - node.start, m.memblock.memory, node.nid)
         m.memblock.set_node(node.start, node.end - node.start, m.memblock.reserved, node.nid)
     m.drain_memblock_log()
+    # alloc_node_data(): roundup(sizeof(pg_data_t), PAGE_SIZE) on the node, top-down.
+    nd_size = m.config.node_data_size
+    m.boot_state.node_data_size = nd_size
     for node in nodes:
-        nd_size = 0x4000  # roundup(sizeof(pg_data_t), PAGE_SIZE) for NR_CPUS<=8192
         addr = m.mb_alloc(nd_size, SMP_CACHE_BYTES, f"NODE_DATA({node.nid})",
                           min_addr=node.start, max_addr=node.end, nid=node.nid,
                           api="alloc_try_nid", caller="alloc_node_data")
         if addr is not None:
             m.boot_state.node_data[node.nid] = addr
-            m.log(f"NODE_DATA({node.nid}) allocated [mem {addr:#x}-{addr + nd_size - 1:#x}]")
+            m.log(f"NODE_DATA({node.nid}) allocated [mem {addr:#010x}-{addr + nd_size - 1:#010x}]")
     for line in m.memblock.dump():
         m.log(line, "memblock")
 
@@ -229,6 +225,10 @@ def kasan_init(m: Machine, kmsan: MetadataStrategy) -> None:
 
 
 def free_area_init(m: Machine, kmsan: MetadataStrategy) -> None:
+    # arch/x86/kernel/e820.c: memblock_find_dma_reserve() (up to v6.9), just before
+    # paging_init(): pages below 16 MiB that are RAM but not free.
+    if m.profile.dma_reserve:
+        m.boot_state.dma_reserve = _dma_reserve(m)
     # mm/mm_init.c: free_area_init(): zone and node ranges, then memmap_init().
     m.build_zones()
     m.log("Zone ranges:")
@@ -244,116 +244,117 @@ def free_area_init(m: Machine, kmsan: MetadataStrategy) -> None:
     m.log("Early memory node ranges")
     for r in m.memblock.memory.regions:
         m.log(f"  node {m.region_nid(r.base, r.nid):3d}: [mem {r.base:#018x}-{r.end - 1:#018x}]")
+    for node in m.layout.nodes:
+        ranges = [(r.base, r.end) for r in m.memblock.memory.regions
+                  if m.region_nid(r.base, r.nid) == node.nid]
+        if ranges:
+            m.log(f"Initmem setup node {node.nid} [mem {pfn_up(ranges[0][0]) << PAGE_SHIFT:#018x}-"
+                  f"{(pfn_down(ranges[-1][1]) << PAGE_SHIFT) - 1:#018x}]")
+    for nid, zone, pages in unavailable_ranges(m):
+        m.log(f"On node {nid}, zone {zone}: {pages} pages in unavailable ranges")
+    _early_managed(m)
+
+
+def _dma_reserve(m: Machine) -> int:
+    """memblock_find_dma_reserve(): RAM pages below MAX_DMA_PFN minus free ones."""
+    ram = sum(max(0, min(pfn_down(r.end), MAX_DMA_PFN) - min(pfn_up(r.base), MAX_DMA_PFN))
+              for r in m.memblock.memory.regions)
+    free = sum(max(0, min(pfn_down(e), MAX_DMA_PFN) - min(pfn_up(s), MAX_DMA_PFN))
+               for s, e, _nid in m.memblock.free_ranges())
+    return ram - free
+
+
+def calc_memmap_size(spanned: int, present: int, struct_page_size: int) -> int:
+    """mm/mm_init.c: calc_memmap_size(): pages of memmap a zone is charged (up to v6.9);
+    with holes over 1/16 of present pages (SPARSEMEM) only present pages count."""
+    pages = present if spanned > present + (present >> 4) else spanned
+    return -(-pages * struct_page_size // PAGE_SIZE)
+
+
+def _early_managed(m: Machine) -> None:
+    """free_area_init_core(): each zone's managed_pages until memblock_free_all() resets
+    them, and nr_kernel_pages for alloc_large_system_hash()."""
+    bs = m.boot_state
+    managed = []
     for zone in m.zones:
-        holes = zone.spanned_pages - zone.present_pages
-        if holes:
-            m.log(f"On node {zone.nid}, zone {zone.name}: {holes} pages in unavailable ranges")
-    # The rest of setup_arch(): small memblock allocations the 6.1 log shows here.
-    m.mb_alloc(73, SMP_CACHE_BYTES, "HPET resource", caller="hpet_insert_resource")
-    m.mb_alloc(75, SMP_CACHE_BYTES, "IOAPIC resources", caller="ioapic_setup_resources")
-    m.mb_alloc(64 * (len(m.layout.e820) + 1), SMP_CACHE_BYTES, "e820 resources",
-               caller="e820__reserve_resources")
-
-
-def setup_command_line(m: Machine, kmsan: MetadataStrategy) -> None:
-    # init/main.c: setup_command_line(): saved_command_line and static_command_line.
-    cmdline = "console=ttyS0 panic=-1 loglevel=8 memblock=debug"
-    for _ in range(2):
-        m.mb_alloc(len(cmdline) + 1, SMP_CACHE_BYTES, "command line",
-                   caller="setup_command_line")
-
-
-def _pcpu_units(cpus: int, unit_pages: int) -> tuple[int, int]:
-    """mm/percpu.c: pcpu_build_alloc_info(): unit size and units per 2 MiB allocation."""
-    size_sum = unit_pages * PAGE_SIZE
-    min_unit = max(size_sum, 32 << 10)
-    alloc_size = -(-min_unit // SZ_2M) * SZ_2M
-    max_upa = alloc_size // min_unit
-    while alloc_size % max_upa or (alloc_size // max_upa) % PAGE_SIZE:
-        max_upa -= 1
-    best, last_allocs = max_upa, 1 << 30
-    for upa in range(max_upa, 0, -1):
-        if alloc_size % upa or (alloc_size // upa) % PAGE_SIZE:
+        if m.profile.early_managed == "present":
+            managed.append(zone.present_pages)
             continue
-        allocs = -(-cpus // upa)
-        wasted = allocs * upa - cpus
-        if wasted > cpus // 3:
+        free = zone.present_pages
+        memmap = calc_memmap_size(zone.spanned_pages, zone.present_pages, m.struct_page_size)
+        if free >= memmap:
+            free -= memmap
+        if zone.name == "DMA" and free > bs.dma_reserve:
+            free -= bs.dma_reserve
+        managed.append(free)
+    bs.early_managed = managed
+    if m.profile.nr_kernel_pages == "memblock_free":
+        # calc_nr_kernel_pages() (v6.10+): every whole page memblock still has free.
+        bs.nr_kernel_pages = sum(max(0, pfn_down(e) - pfn_up(s))
+                                 for s, e, _nid in m.memblock.free_ranges())
+    else:
+        bs.nr_kernel_pages = sum(managed)
+    bs.nr_all_pages = bs.nr_kernel_pages
+
+
+def unavailable_ranges(m: Machine) -> list[tuple[int, str, int]]:
+    """mm/mm_init.c: memmap_init(): (node, zone, pages) for each hole before a memory
+    range's piece of a zone, then the tail up to the section end; a hole counts only
+    the pages of present sections (init_unavailable_range() skips pageblocks without
+    a memmap), and is named after the zone of the piece that follows it."""
+    sections = _present_section_spans(m)
+    starts = [a for a, _ in sections]
+
+    def valid(lo: int, hi: int) -> int:
+        total = 0
+        i = max(0, bisect_right(starts, lo) - 1)
+        while i < len(sections) and sections[i][0] < hi:
+            a, b = sections[i]
+            total += max(0, min(b, hi) - max(a, lo))
+            i += 1
+        return total
+
+    out: list[tuple[int, str, int]] = []
+    hole = 0
+    zone_name, nid = "DMA", 0
+    end_pfn = 0
+    for r in m.memblock.memory.regions:
+        first, last = pfn_up(r.base), pfn_down(r.end)
+        if last <= first:
             continue
-        if allocs < last_allocs:
-            pass
-        elif allocs > last_allocs:
-            break
-        last_allocs, best = allocs, upa
-    return alloc_size // best, best
-
-
-def setup_per_cpu_areas(m: Machine, kmsan: MetadataStrategy) -> None:
-    # arch/x86/kernel/setup_percpu.c -> mm/percpu.c: pcpu_embed_first_chunk(): one
-    # 2 MiB (PMD) allocation per group of units on each node; the part of each unit
-    # past the static+dynamic size is given back.
-    pages = m.image.percpu_pages
-    total_cpus = m.layout.cpus
-    m.log(f"setup_percpu: NR_CPUS:{max(8, total_cpus)} nr_cpumask_bits:{total_cpus} "
-          f"nr_cpu_ids:{total_cpus} nr_node_ids:{len(m.layout.nodes)}")
-    # pcpu_build_alloc_info()'s two temporary pages, given back at the end.
-    tmp = [m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "percpu alloc info", caller="pcpu_alloc_alloc_info"),
-           m.mb_alloc(PAGE_SIZE, SMP_CACHE_BYTES, "percpu groups", caller="pcpu_build_alloc_info")]
-    for node in m.layout.nodes:
-        unit, upa = _pcpu_units(node.cpus, pages)
-        allocs = -(-node.cpus // upa)
-        for a in range(allocs):
-            base = m.mb_alloc(SZ_2M, SZ_2M, "percpu first chunk", min_addr=16 << 20,
-                              nid=node.nid, caller="pcpu_fc_alloc")
-            if base is None:
+        rnid = m.region_nid(r.base, r.nid)
+        end_pfn = last
+        for zone in m.zones:
+            if zone.nid != rnid:
                 continue
-            units = min(upa, node.cpus - a * upa)
-            for u in range(upa):
-                start = base + u * unit + (pages * PAGE_SIZE if u < units else 0)
-                m.mb_phys_free(start, base + (u + 1) * unit - start, "pcpu_embed_first_chunk")
-    m.log(f"percpu: Embedded {pages} pages/cpu")
-    for size in (8, 8, 8, 16, 352, 128, 1024, 1032, 256):
-        m.mb_alloc(size, SMP_CACHE_BYTES, "percpu chunk metadata", caller="pcpu_setup_first_chunk")
-    for addr in tmp:
-        if addr is not None:
-            m.mb_phys_free(addr, PAGE_SIZE, "pcpu_free_alloc_info")
+            lo, hi = max(first, zone.start_pfn), min(last, zone.end_pfn)
+            if lo >= hi:
+                continue
+            if hole < lo:
+                pages = valid(hole, lo)
+                if pages:
+                    out.append((rnid, zone.name, pages))
+            hole = hi
+            zone_name, nid = zone.name, rnid
+    tail = -(-end_pfn // PAGES_PER_SECTION) * PAGES_PER_SECTION
+    if hole < tail:
+        pages = valid(hole, tail)
+        if pages:
+            out.append((nid, zone_name, pages))
+    return out
 
 
-def build_all_zonelists(m: Machine, kmsan: MetadataStrategy) -> None:
-    nodes = " ".join(str(n.nid) for n in m.layout.nodes)
-    for node in m.layout.nodes:
-        m.log(f"Fallback order for Node {node.nid}: {nodes} ")
-    total = sum(z.present_pages for z in m.zones)
-    m.log(f"Built {len(m.layout.nodes)} zonelists, mobility grouping on.  Total pages: {total}")
-    m.log("Policy zone: Normal")
-
-
-def hash_entries(m: Machine, scale: int, bucketsize: int) -> tuple[int, int]:
-    """mm/mm_init.c: alloc_large_system_hash() with numentries=0: size from RAM."""
-    nr_kernel_pages = sum(z.present_pages for z in m.zones)
-    entries = nr_kernel_pages
-    entries = -(-entries // (1 << (20 - PAGE_SHIFT))) * (1 << (20 - PAGE_SHIFT))  # round to MiB
-    entries = entries >> (scale - PAGE_SHIFT) if scale > PAGE_SHIFT else entries << (PAGE_SHIFT - scale)
-    entries = 1 << (entries - 1).bit_length()  # roundup_pow_of_two
-    limit = ((nr_kernel_pages << PAGE_SHIFT) >> 4) // bucketsize
-    while entries > limit:
-        entries >>= 1
-    return entries, entries * bucketsize
-
-
-def vfs_caches_init_early(m: Machine, kmsan: MetadataStrategy) -> None:
-    # fs/dcache.c: dcache_init_early(), fs/inode.c: inode_init_early(): HASH_EARLY
-    # tables from memblock, unless hashdist (NUMA) defers them to vmalloc.
-    if len(m.layout.nodes) > 1:
-        m.log("Dentry and inode hash tables deferred to vmalloc (hashdist)")
-        return
-    for label, scale in (("Dentry cache", 13), ("Inode-cache", 14)):
-        entries, size = hash_entries(m, scale, 8)
-        addr = m.mb_alloc(size, SMP_CACHE_BYTES, f"{label} hash table",
-                          caller="alloc_large_system_hash")
-        if addr is not None:
-            m.log(f"{label} hash table entries: {entries} (order: {order_of(size)}, "
-                  f"{size} bytes, linear)")
-    for _ in range(3):
-        m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (fixmap)", caller="spp_getpage")
-    m.counters.pagetable_pages += 3
-
+def _present_section_spans(m: Machine) -> list[tuple[int, int]]:
+    """Pfn spans of the sections memblock.memory touches (memblocks_present()), merged."""
+    spans: list[tuple[int, int]] = []
+    for r in m.memblock.memory.regions:
+        first, last = pfn_up(r.base), pfn_down(r.end)
+        if last <= first:
+            continue
+        a = first // PAGES_PER_SECTION * PAGES_PER_SECTION
+        b = -(-last // PAGES_PER_SECTION) * PAGES_PER_SECTION
+        if spans and a <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(b, spans[-1][1]))
+        else:
+            spans.append((a, b))
+    return spans
