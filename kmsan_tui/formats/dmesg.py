@@ -47,6 +47,8 @@ _E820_OP = re.compile(rf"e820: (update|remove) \[mem ({HEX})-({HEX})\] ?(.{{0,60
 _EFI_VERSION = re.compile(r"efi: (EFI v\S{1,16} by .{1,64})")
 _EFI_MEM = re.compile(rf"efi: mem\d{{1,4}}: \[([^|\]]{{1,24}})\|?([^\]]{{0,80}})\] "
                       rf"range=\[({HEX})-({HEX})\]")
+_EFI_TABLES = re.compile(rf"efi: .{{0,200}}MEMATTR=({HEX})")
+_ACPI_RESERVING = re.compile(rf"ACPI: Reserving (\w{{4}}) table memory at \[mem ({HEX})-({HEX})\]")
 _EFI_FREED = re.compile(r"efi: Freeing EFI boot services memory: (\d{1,15})K")
 _FAKE_NODE = re.compile(rf"Faking node (\d{{1,4}}) at \[mem ({HEX})-({HEX})\]")
 _INITMEM = re.compile(rf"Initmem setup node (\d{{1,4}}) \[mem ({HEX})-({HEX})\]")
@@ -58,13 +60,15 @@ _ALLOWING = re.compile(r"smpboot: Allowing (\d{1,5}) CPUs, (\d{1,5}) hotplug CPU
 _SETUP_PERCPU = re.compile(r"setup_percpu: NR_CPUS:(\d{1,5}) nr_cpumask_bits:\d{1,5} "
                            r"nr_cpu_ids:(\d{1,5}) nr_node_ids:(\d{1,4})")
 _PCPU_ALLOC = re.compile(r"pcpu-alloc: ((?:\[\d{1,4}\](?: +(?:\d{1,5}|-+))*\s*){1,64})")
+_PCPU_SUMMARY = re.compile(r"pcpu-alloc: s(\d{1,12}) r(\d{1,12}) d(\d{1,12}) u(\d{1,12})")
 _PERCPU = re.compile(r"percpu: (?:Embedded (\d{1,7}) pages/cpu|(\d{1,7}) \d{1,4}K pages/cpu) "
                      r"s(\d{1,12}) r(\d{1,12}) d(\d{1,12})")
 _MEMORY = re.compile(r"Memory: (\d{1,15})K/(\d{1,15})K available \(([^()]{1,400})\)")
 _MEMORY_PART = re.compile(r"(\d{1,15})K ([a-z][a-z -]{0,20}[a-z])")
 _RAMDISK = re.compile(rf"RAMDISK: \[mem ({HEX})-({HEX})\]")
 _DUMP_RESERVED = re.compile(rf"\s*reserved\[0x[0-9a-f]{{1,8}}\]\s+\[({HEX})-({HEX})\]")
-_MB_RESERVE = re.compile(rf"memblock_reserve: \[({HEX})-({HEX})\] (\w{{1,64}})")
+_MB_RESERVE = re.compile(rf"memblock_reserve: \[({HEX})-({HEX})\] (\S{{1,96}})")
+_MB_OTHER = re.compile(r"memblock_\w{1,32}: ")
 _PAGEBLOCK = re.compile(r"Page block order: (\d{1,2})")
 _SANITIZERS = (("Starting KernelMemorySanitizer", "kmsan"), ("KMSAN is a debugging tool", "kmsan"),
                ("KernelAddressSanitizer initialized", "kasan"))
@@ -79,6 +83,10 @@ class _Reader:
         self.ops: list[tuple[str, int, int, int | None, int | None, int]] = []
         self.in_zone_ranges = False
         self.boots = 0
+        # efi_reserve_boot_services(): the run of memblock_reserve lines from one caller
+        # right after the first MEMBLOCK dump of an EFI boot (None: not started yet).
+        self.bs_caller: str | None = None
+        self.bs_closed = False
 
     # ------------------------------------------------------------------ e820
     def e820_entry(self, msg: Message, who: str, start: int, end: int, kind: str) -> None:
@@ -249,6 +257,15 @@ def _pcpu_alloc(r: _Reader, msg: Message, m: re.Match[str]) -> None:
             r.f.pcpu_groups[-1].append(int(token))
 
 
+def _pcpu_summary(r: _Reader, msg: Message, m: re.Match[str]) -> None:
+    # pcpu_dump_alloc_info(): the first chunk's static, reserved and dynamic sizes; the
+    # "percpu: Embedded" line says the same in pages, but a UP kernel prints only this.
+    if r.f.percpu_pages is None:
+        static, reserved, dyn = int(m[1]), int(m[2]), int(m[3])
+        r.f.percpu_pages = -(-(static + reserved + dyn) // 4096)
+        r.f.percpu_static, r.f.percpu_reserved, r.f.percpu_line = static, reserved, msg.line
+
+
 def _percpu(r: _Reader, msg: Message, m: re.Match[str]) -> None:
     r.f.percpu_pages = int(m[1] or m[2])
     r.f.percpu_static, r.f.percpu_reserved = int(m[3]), int(m[4])
@@ -284,6 +301,8 @@ def _ramdisk(r: _Reader, msg: Message, m: re.Match[str]) -> None:
 
 def _dump_head(r: _Reader, msg: Message, m: re.Match[str]) -> None:
     r.f.memblock_dumps += 1
+    if r.bs_caller is not None:
+        r.bs_closed = True
 
 
 def _dump_reserved(r: _Reader, msg: Message, m: re.Match[str]) -> None:
@@ -294,8 +313,39 @@ def _dump_reserved(r: _Reader, msg: Message, m: re.Match[str]) -> None:
 
 
 def _mb_reserve(r: _Reader, msg: Message, m: re.Match[str]) -> None:
-    if m[3] == "efi_reserve_boot_services":
-        r.f.boot_services_reserved.append((addr(m[1]), addr(m[2])))
+    start, end, caller = addr(m[1]), addr(m[2]), m[3]
+    if end < start:
+        return
+    if caller.startswith("efi_reserve_boot_services"):  # with kallsyms: named
+        r.f.boot_services_reserved.append((start, end))
+        r.f.boot_services_line = r.f.boot_services_line or msg.line
+        return
+    if not r.f.efi or r.f.memblock_dumps != 1 or r.bs_closed:
+        return
+    # Without kallsyms the caller is an address: the reservations efi_reserve_boot_services()
+    # makes right after e820__memblock_setup()'s dump, all from one call site.
+    if r.bs_caller is None:
+        r.bs_caller = caller
+    if caller == r.bs_caller:
+        r.f.boot_services_reserved.append((start, end))
+        r.f.boot_services_line = r.f.boot_services_line or msg.line
+    else:
+        r.bs_closed = True
+
+
+def _mb_other(r: _Reader, msg: Message, m: re.Match[str]) -> None:
+    if r.bs_caller is not None:
+        r.bs_closed = True  # the first allocation after the run ends it
+
+
+def _efi_tables(r: _Reader, msg: Message, m: re.Match[str]) -> None:
+    r.f.memattr_addr = addr(m[1])
+
+
+def _acpi_reserving(r: _Reader, msg: Message, m: re.Match[str]) -> None:
+    start, end = addr(m[2]), addr(m[3])
+    if end >= start and len(r.f.acpi_tables) < 256:
+        r.f.acpi_tables.append((m[1], start, end + 1 - start))
 
 
 def _pageblock(r: _Reader, msg: Message, m: re.Match[str]) -> None:
@@ -312,10 +362,12 @@ _HANDLERS: tuple[tuple[re.Pattern[str], Callable[[_Reader, Message, re.Match[str
     (_E820_OLD, _e820_old), (_EFI_VERSION, _efi_version), (_EFI_MEM, _efi_mem),
     (_EFI_FREED, _efi_freed), (_FAKE_NODE, _span("fake_nodes")), (_INITMEM, _span("initmem_nodes")),
     (_NODE_RANGE, _span("node_ranges")), (_NODE_DATA, _node_data), (_UNAVAILABLE, _unavailable),
-    (_ALLOWING, _allowing), (_SETUP_PERCPU, _setup_percpu), (_PCPU_ALLOC, _pcpu_alloc),
+    (_ALLOWING, _allowing), (_SETUP_PERCPU, _setup_percpu), (_PCPU_SUMMARY, _pcpu_summary),
+    (_PCPU_ALLOC, _pcpu_alloc),
     (_PERCPU, _percpu), (_MEMORY, _memory), (_RAMDISK, _ramdisk),
     (re.compile(r"MEMBLOCK configuration:"), _dump_head), (_DUMP_RESERVED, _dump_reserved),
-    (_MB_RESERVE, _mb_reserve), (_PAGEBLOCK, _pageblock), (_E820, _e820),
+    (_MB_RESERVE, _mb_reserve), (_MB_OTHER, _mb_other), (_EFI_TABLES, _efi_tables),
+    (_ACPI_RESERVING, _acpi_reserving), (_PAGEBLOCK, _pageblock), (_E820, _e820),
 )
 
 
@@ -328,6 +380,10 @@ def read_dmesg(text: str, source: str) -> BootFacts:
         if not reader.take(msg):
             break
     reader.finish_e820()
+    if facts.cpus is None and facts.pcpu_groups:
+        # A kernel without smpboot (UP) still prints its percpu groups: their CPUs.
+        facts.cpus = sum(len(g) for g in facts.pcpu_groups)
+        facts.cpus_how = "the pcpu-alloc groups (no smpboot or setup_percpu line)"
     for line, text_ in warnings[:20]:
         facts.warn(line, text_)
     if len(warnings) > 20:

@@ -85,7 +85,10 @@ class BootFacts:
     efi_version: str = ""
     efi_memmap: list[EfiRegion] = field(default_factory=list)
     efi_boot_services_freed_k: int | None = None
-    boot_services_reserved: list[tuple[int, int]] = field(default_factory=list)
+    boot_services_reserved: list[tuple[int, int]] = field(default_factory=list)  # inclusive
+    boot_services_line: int = 0
+    memattr_addr: int | None = None
+    acpi_tables: list[tuple[str, int, int]] = field(default_factory=list)  # (signature, start, length)
     fake_nodes: list[Span] = field(default_factory=list)
     initmem_nodes: list[Span] = field(default_factory=list)
     node_ranges: list[Span] = field(default_factory=list)  # "Early memory node ranges"

@@ -16,6 +16,7 @@ from dataclasses import dataclass, fields
 
 from kmsan_tui.formats import e820 as e820mod
 from kmsan_tui.formats.facts import BootFacts, Note
+from kmsan_tui.formats.firmware_writer import firmware_lines
 from kmsan_tui.formats.image import PHYSICAL_START, SZ_2M, find_image
 from kmsan_tui.formats.kversion import choose_profile, parse_release
 from kmsan_tui.formats.topology import Topology, topology
@@ -36,6 +37,8 @@ class Capabilities:
     nr_cpus: bool
     percpu_split: bool
     firmware: bool
+    node_data_size: bool
+    rwdata_offset: bool
 
     @classmethod
     def of_model(cls) -> Capabilities:
@@ -43,7 +46,7 @@ class Capabilities:
         image = {f.name for f in fields(layout_types.KernelImage)}
         layout = {f.name for f in fields(layout_types.Layout)}
         return cls("cmdline" in kernel, "nr_cpus" in kernel, "percpu_static" in image,
-                   "firmware" in layout)
+                   "firmware" in layout, "node_data_size" in kernel, "rwdata_offset" in image)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,8 @@ def build_layout(facts: BootFacts, *, kernel: str | None = None, sanitizer: str 
     out = _header(facts, profile, san)
     out += _machine(facts, name or machine_name(facts.source), topo)
     out += _kernel(facts, profile, san, caps, notes)
+    if caps.firmware:
+        out += firmware_lines(facts, find_image(facts), notes)
     return Imported("".join(line + "\n" for line in out), tuple(notes), profile, san,
                     len(topo.nodes))
 
@@ -184,6 +189,11 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
         lines.append(f"cmdline = {toml_string(_cmdline_for_model(facts.cmdline))}")
     if caps.nr_cpus and facts.nr_cpus_config and facts.nr_cpus_config >= (facts.cpus or 1):
         lines.append(f"nr_cpus = {facts.nr_cpus_config}  # setup_percpu: NR_CPUS")
+    sizes = {end + 1 - start for start, end in facts.node_data.values()}
+    if caps.node_data_size and len(sizes) == 1:
+        size = sizes.pop()
+        if size % 0x1000 == 0 and 0x1000 <= size <= 1 << 24:
+            lines.append(f"node_data_size = {size:#x}  # NODE_DATA(...) allocated")
     image = default_image(san)
     place = find_image(facts)
     base = place.base if place else PHYSICAL_START
@@ -199,6 +209,9 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
             section.append(f"{key} = \"{value}K\"  # line {mem.line}: Memory:")
     elif facts.image_sections:
         section += _iomem_sections(facts, image, notes)
+        code, data = facts.image_sections.get("Kernel code"), facts.image_sections.get("Kernel data")
+        if caps.rwdata_offset and code and data and data[0] > code[0]:
+            section.append(f"rwdata_offset = {data[0] - code[0]:#x}  # /proc/iomem: Kernel data")
     else:
         notes.append(Note("missing", f"the kernel's section sizes (no Memory: line): the {san} "
                                      "defaults of the 6.1 build are used"))
@@ -212,8 +225,9 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
     lines.append(f"image_base = {base:#x}  # {comment(how)}")
     section.append(f"reserved = {span:#x}  # {'exact' if place and place.exact else 'estimated'}")
     if facts.percpu_pages:
-        section.append(f"percpu_pages = {facts.percpu_pages}  # line {facts.percpu_line}: percpu: Embedded")
-        if caps.percpu_split and facts.percpu_static is not None:
+        section.append(f"percpu_pages = {facts.percpu_pages}  # line {facts.percpu_line}: percpu")
+        if caps.percpu_split and facts.percpu_static is not None and \
+                _percpu_pages(facts.percpu_static, facts.percpu_reserved or 0) == facts.percpu_pages:
             section.append(f"percpu_static = {facts.percpu_static}")
             section.append(f"percpu_reserved = {facts.percpu_reserved or 0}")
     else:
@@ -221,6 +235,16 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
                                      f"{image.percpu_pages} pages/cpu of the 6.1 {san} build"))
     _cmdline_notes(facts, options, caps, notes)
     return lines + [""] + section
+
+
+def _percpu_pages(static: int, reserved: int) -> int:
+    """The first chunk's pages as the layout loader derives them from the split (static +
+    reserved + PERCPU_DYNAMIC_RESERVE, page-rounded): the split is written only when it
+    gives back the pages the log printed."""
+    from kmsan_tui.model import layout as layout_mod
+
+    dynamic = getattr(layout_mod, "PERCPU_DYNAMIC_RESERVE", 28 << 10)
+    return -(-(static + reserved + dynamic) // 4096)
 
 
 def _cmdline_for_model(cmdline: str) -> str:
@@ -275,7 +299,7 @@ def _cmdline_notes(facts: BootFacts, options: dict[str, str], caps: Capabilities
         if not facts.e820_origin.startswith("the user"):
             notes.append(Note("warning", "mem=/memmap= on the command line but no \"user:\" e820 "
                                          "table in the log: the map is the firmware's"))
-    if facts.efi and not caps.firmware:
+    if facts.efi and not caps.firmware:  # a model without the [firmware] table
         freed = facts.efi_boot_services_freed_k
         extra = f" ({freed}K, freed later)" if freed else ""
         notes.append(Note("missing", "EFI firmware: imported through the e820 map the kernel "
