@@ -195,6 +195,8 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
         cmdline=r.get(kt, "cmdline", "kernel", str, DEFAULT_CMDLINE),
         nr_cpus=r.get(kt, "nr_cpus", "kernel", int, max(8, total_cpus)),
         node_data_size=r.size(kt, "node_data_size", "kernel", 0x4000),
+        zone_device=r.get(kt, "zone_device", "kernel", bool, False),
+        randomize_memory=r.get(kt, "randomize_memory", "kernel", bool, False),
         images=images,
     )
     if not 1 <= kernel.nr_cpus <= 8192 or kernel.nr_cpus < total_cpus:
@@ -379,8 +381,10 @@ def numa_emulation(e820: list[E820Entry] | tuple[E820Entry, ...], nr_nodes: int
         if start >= limit:
             break
         end = start + size + (FAKE_NODE_MIN_SIZE if nid < big else 0)
-        while end - start - _hole_size(ram, start, end) < size:
-            end += FAKE_NODE_MIN_SIZE
+        # Grow by FAKE_NODE_MIN_SIZE until the node holds `size` of RAM; each step adds
+        # at most its own size of RAM, so jumping by the missing amount never overshoots.
+        while (missing := size - (end - start - _hole_size(ram, start, end))) > 0:
+            end += -(-missing // FAKE_NODE_MIN_SIZE) * FAKE_NODE_MIN_SIZE
             if end > limit:
                 end = limit
                 break

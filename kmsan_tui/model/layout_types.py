@@ -96,6 +96,8 @@ class KernelConfig:
     cmdline: str = DEFAULT_CMDLINE  # the boot command line (numa=fake=N is honoured)
     nr_cpus: int = 8  # CONFIG_NR_CPUS ("setup_percpu: NR_CPUS:%d")
     node_data_size: int = 0x4000  # roundup(sizeof(pg_data_t), PAGE_SIZE) of this build
+    zone_device: bool = False  # CONFIG_ZONE_DEVICE ("  Device   empty" in Zone ranges)
+    randomize_memory: bool = False  # CONFIG_RANDOMIZE_MEMORY (KASLR of the direct map)
     images: dict[str, KernelImage] = field(default_factory=dict)
 
     def image(self, sanitizer: str | None = None) -> KernelImage:

@@ -83,6 +83,7 @@ class Counters:
     bad_pages: int = 0
     workload_ops: int = 0
     workload_failures: int = 0
+    reclaimed_allocations: int = 0  # workload allocations freed by kswapd/direct reclaim
     vmap_areas: int = 0  # vmap ranges created so far
     pagetable_pages: int = 0
 

@@ -5,6 +5,20 @@ simulation's own generator (numpy PCG64, seeded), so the same seed gives the sam
 operations and the same digest. They run after the boot (or wherever the user is) and
 go through the same allocator path as boot allocations, KMSAN hooks included: under
 the lazy strategy, watch metadata allocations start to fail as the fragmenter works.
+
+Reclaim is driven by the zones' watermarks (set by init_per_zone_wmark_min), as
+kswapd and direct reclaim are in mm/vmscan.c, with one simplification: what is
+reclaimable is the workload's own live allocations, picked at random (the model has
+no LRU lists, page cache or swap):
+
+- after an allocation leaves its zone below the low watermark, kswapd is woken and
+  frees until the zone is back above its high watermark (balance_pgdat());
+- when an allocation fails even at the min watermark, the allocating task reclaims
+  directly (SWAP_CLUSTER_MAX allocations at a time, __perform_reclaim()) and retries
+  once; if that fails too, the operation counts as a failure.
+
+Before init_per_zone_wmark_min has run every watermark is zero and nobody reclaims:
+an allocation fails only when the zones are empty.
 """
 
 from __future__ import annotations
@@ -14,9 +28,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kmsan_tui.model.buddy import Zone
 from kmsan_tui.model.constants import MigrateType
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.machine import Machine
+
+# include/linux/swap.h: SWAP_CLUSTER_MAX, the reclaim batch.
+SWAP_CLUSTER_MAX = 32
+WMARK_MIN, WMARK_LOW, WMARK_HIGH = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,7 @@ def iter_workload(m: Machine, name: str, ops: int, chunk: int = 1000,
     done = 0
     owner = f"workload:{name}"
     failures_before = m.counters.workload_failures
-    pressure = False
+    reclaimed_before = m.counters.reclaimed_allocations
     while done < ops:
         n = min(chunk, ops - done)
         frees = rng.random(n) < spec.free_probability
@@ -78,22 +97,67 @@ def iter_workload(m: Machine, name: str, ops: int, chunk: int = 1000,
         types = rng.choice(len(spec.types), size=n, p=np.array(spec.type_weights))
         nodes = rng.integers(0, len(nids), size=n)
         picks = rng.random(n)
-        managed = sum(z.managed_pages for z in m.zones)
         for i in range(n):
             live = m.live
-            # Under pressure (below ~2 % free, like the low watermark) kswapd reclaims:
-            # the next operations free instead of allocating.
-            if i % 64 == 0:
-                pressure = sum(z.nr_free_pages for z in m.zones) * 50 < managed
-            if (frees[i] or pressure) and len(live):
+            if frees[i] and len(live):
                 m.free_pages(live.pfns[int(picks[i] * len(live))], quiet=True)
-            else:
-                pfn = m.alloc_pages(int(orders[i]), spec.types[int(types[i])], owner,
-                                    nid=nids[int(nodes[i])], track=True, quiet=True)
-                if pfn is None:
-                    m.counters.workload_failures += 1
+                continue
+            order, mt, nid = int(orders[i]), spec.types[int(types[i])], nids[int(nodes[i])]
+            pfn = m.alloc_pages(order, mt, owner, nid=nid, track=True, quiet=True)
+            if pfn is None and direct_reclaim(m, rng):
+                pfn = m.alloc_pages(order, mt, owner, nid=nid, track=True, quiet=True)
+            if pfn is None:
+                m.counters.workload_failures += 1
+                continue
+            zone = m.zone_of(pfn)
+            if zone is not None and zone.nr_free_pages < zone.watermark[WMARK_LOW]:
+                kswapd(m, zone, rng)
         done += n
         m.counters.workload_ops += n
         yield done
     m.log(f"workload {name}: {ops} operations, {len(m.live)} allocations live, "
-          f"{m.counters.workload_failures - failures_before} allocation failures")
+          f"{m.counters.workload_failures - failures_before} allocation failures, "
+          f"{m.counters.reclaimed_allocations - reclaimed_before} allocations reclaimed")
+
+
+def _reclaim_one(m: Machine, rng: np.random.Generator, zone: Zone | None = None) -> int:
+    """Free one live workload allocation picked at random (there is no LRU here); with
+    ``zone``, only one on its node in it or a lower zone (isolate_lru_folios() skips
+    folios above sc->reclaim_idx). The pages freed (0 when the pick was skipped)."""
+    live = m.live
+    pfn = live.pfns[int(rng.random() * len(live))]
+    home = m.zone_of(pfn)
+    block = home.allocated_block(pfn) if home is not None else None
+    if home is None or block is None:
+        return 0
+    if zone is not None and (home.nid != zone.nid or home.start_pfn > zone.start_pfn):
+        return 0
+    if not m.free_pages(pfn, quiet=True):
+        return 0
+    m.counters.reclaimed_allocations += 1
+    return 1 << block[1]
+
+
+def kswapd(m: Machine, zone: Zone, rng: np.random.Generator) -> None:
+    """mm/vmscan.c: kswapd -> balance_pgdat(): woken when ``zone`` fell below its low
+    watermark, reclaim from its node, up to its zone index, until it is above its
+    high watermark. The scan is bounded, as the kernel's priorities bound it: at most
+    four random picks per missing page, one SWAP_CLUSTER_MAX batch at least."""
+    target = zone.watermark[WMARK_HIGH]
+    budget = max(SWAP_CLUSTER_MAX, 4 * (target - zone.nr_free_pages))
+    while zone.nr_free_pages < target and len(m.live) and budget > 0:
+        _reclaim_one(m, rng, zone)
+        budget -= 1
+
+
+def direct_reclaim(m: Machine, rng: np.random.Generator) -> bool:
+    """mm/page_alloc.c: __alloc_pages_direct_reclaim(): the allocating task reclaims
+    SWAP_CLUSTER_MAX pages itself (at least one allocation); True if it freed
+    anything, and then it retries once. Compaction is not modelled: a costly order
+    that reclaim did not make room for fails."""
+    freed = 0
+    picks = 4 * SWAP_CLUSTER_MAX
+    while freed < SWAP_CLUSTER_MAX and len(m.live) and picks > 0:
+        freed += _reclaim_one(m, rng)
+        picks -= 1
+    return freed > 0

@@ -55,8 +55,9 @@ def vfs_caches_init(m: Machine, kmsan: MetadataStrategy) -> None:
     for label in ("Mount-cache", "Mountpoint-cache"):
         entries, size = hash_entries(m, 19, 8)
         if hashdist:
-            _vmalloc(m, size, f"{label} hash table", False)
-            m.log(hash_line(label, entries, size, "vmalloc"))
+            huge = size >= PAGE_SIZE << PMD_ORDER
+            _vmalloc(m, size, f"{label} hash table", huge)
+            m.log(hash_line(label, entries, size, "vmalloc hugepage" if huge else "vmalloc"))
             continue
         order = max(0, (size - 1).bit_length() - PAGE_SHIFT)
         pfn = m.alloc_pages(order, MigrateType.UNMOVABLE, f"{label} hash table", quiet=True)
@@ -67,13 +68,18 @@ def vfs_caches_init(m: Machine, kmsan: MetadataStrategy) -> None:
 
 def smp_init(m: Machine, kmsan: MetadataStrategy) -> None:
     # kernel/smp.c: smp_init() -> idle_threads_init() forks an idle task for every
-    # secondary CPU; bringing each CPU up starts its per-CPU kthreads. Each task has
-    # a vmalloc'd kernel stack (CONFIG_VMAP_STACK) and a task_struct from its slab.
+    # secondary CPU; bringing each CPU up starts its per-CPU kthreads. Each task has a
+    # kernel stack of THREAD_SIZE and a task_struct from its slab. With
+    # CONFIG_VMAP_STACK the stack's pages come from vmalloc one by one; the model takes
+    # them as one block of THREAD_SIZE's order (as alloc_thread_stack_node() does
+    # without it): the same pages, one record per stack instead of one per page.
     cpus = m.layout.cpus
     stacks = (cpus - 1) + PER_CPU_KTHREADS * cpus
-    pages = thread_size(m) // PAGE_SIZE
-    for _ in range(stacks):
-        _vmalloc(m, pages * PAGE_SIZE, "kernel stack", False)
+    order = (thread_size(m) // PAGE_SIZE - 1).bit_length()
+    nids = [n.nid for n in m.layout.nodes for _ in range(n.cpus)]
+    for i in range(stacks):
+        m.alloc_pages(order, MigrateType.UNMOVABLE, "kernel stack", nid=nids[i % cpus],
+                      quiet=True)
     for _ in range(-(-stacks // 4)):  # task_struct slabs: order 3, about 4 objects each
         m.alloc_pages(3, MigrateType.UNMOVABLE, "task_struct", slab=True, quiet=True)
     nodes = len({z.nid for z in m.zones})

@@ -38,7 +38,11 @@ def mem_debugging_and_hardening_init(m: Machine, kmsan: MetadataStrategy) -> Non
 
 
 def report_meminit(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log("mem auto-init: stack:off, heap alloc:off, heap free:off")
+    # security/Kconfig.hardening: stack auto-init defaults to INIT_STACK_ALL_ZERO where
+    # the compiler has it, but KMSAN builds take INIT_STACK_NONE: zeroed locals would
+    # hide the uninitialised values it exists to find.
+    stack = "off" if m.config.sanitizer == "kmsan" else "all(zero)"
+    m.log(f"mem auto-init: stack:{stack}, heap alloc:off, heap free:off")
 
 
 def kfence_alloc_pool(m: Machine, kmsan: MetadataStrategy) -> None:
@@ -176,7 +180,7 @@ def kmem_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:
 
 
 def page_ext_init_flatmem_late(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log("page_ext_init_flatmem_late: nothing to do with SPARSEMEM")
+    m.log("page_ext_init_flatmem_late: nothing to do with SPARSEMEM", "note")
 
 
 def kmemleak_init(m: Machine, kmsan: MetadataStrategy) -> None:

@@ -28,6 +28,8 @@ SZ_2M = 2 << 20
 SZ_1G = 1 << 30
 SMP_CACHE_BYTES = 64
 ISA_END_ADDRESS = 0x100000
+# arch/x86/mm/init.c: INIT_PGD_PAGE_TABLES with CONFIG_X86_5LEVEL (the shared builds).
+INIT_PGD_PAGE_TABLES = 4
 
 
 def order_of(size: int) -> int:
@@ -104,10 +106,16 @@ def init_mem_mapping(m: Machine, kmsan: MetadataStrategy) -> None:
                        max_addr=top, api="phys_alloc_range")
     if probe is not None:
         m.mb_phys_free(probe, SZ_2M, "memory_map_top_down")
-    # One PUD page per 512 GiB and one PMD page per partly mapped GiB (gbpages map the
-    # rest): the 4 GiB log machine needs 3 pages.
+    # alloc_low_pages(): page tables come from the pgt_buf in brk first
+    # (INIT_PGT_BUF_SIZE), then from memblock at the top of what is mapped. What the
+    # default buffer does not cover is one PUD page per 512 GiB and one PMD page per
+    # partly mapped GiB (3 pages on the shared 4 and 8 GiB machines). RANDOMIZE_MEMORY
+    # doubles the buffer (INIT_PGD_PAGE_COUNT); the range that holds the buffer itself
+    # always takes its page from memblock ("overlapping with brk pgt").
     partial = partly_mapped_gigabytes([(r.base, r.end) for r in m.memblock.memory.regions])
     nr = -(-top // (512 * SZ_1G)) + partial
+    if m.config.randomize_memory:
+        nr = max(1, nr - 2 * INIT_PGD_PAGE_TABLES)
     for _ in range(nr):
         m.mb_alloc(PAGE_SIZE, PAGE_SIZE, "page tables (direct map)",
                    min_addr=max(0, top - SZ_1G // 2), max_addr=top, api="phys_alloc_range",
@@ -240,6 +248,8 @@ def free_area_init(m: Machine, kmsan: MetadataStrategy) -> None:
             m.log(f"  {name:<8} empty")
         else:
             m.log(f"  {name:<8} [mem {lo:#018x}-{min(hi, top) - 1:#018x}]")
+    if m.config.zone_device:
+        m.log(f"  {'Device':<8} empty")  # ZONE_DEVICE holds no RAM at boot
     m.log("Movable zone start for each node")
     m.log("Early memory node ranges")
     for r in m.memblock.memory.regions:
