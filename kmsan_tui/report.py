@@ -1,14 +1,22 @@
-"""Plain-text summaries of metrics, for the CLI (the TUI draws its own)."""
+"""Plain-text summaries of metrics, for the CLI (the TUI draws its own).
+
+Labels, groups and units come from ``model.metrics.METRICS``: one definition per
+metric, shared with ``--json`` and the explorer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from kmsan_tui.model.metrics import Metrics
+from kmsan_tui.model.metrics import GROUPS, METRICS, MetricDef, Metrics
 
 if TYPE_CHECKING:
     from kmsan_tui.model.simulation import Simulation
+
+# Metrics printed as rows (the rest: headline, Memory: line, per-order lists, notes).
+SCALAR_UNITS = ("pages", "bytes", "count", "flag")
+ROW_GROUPS = ("class", "kernel", "kmsan", "layout")
 
 
 def mib(pages: int) -> str:
@@ -22,67 +30,73 @@ def human_bytes(n: int) -> str:
     return f"{n} B"
 
 
-ROWS: tuple[tuple[str, str, str], ...] = (
-    ("present pages", "present_pages", "pages"),
-    ("usable (buddy-managed) pages", "usable_pages", "pages"),
-    ("free pages", "free_pages", "pages"),
-    ("allocated pages", "allocated_pages", "pages"),
-    ("PG_reserved pages", "reserved_pages", "pages"),
-    ("KMSAN metadata pages", "metadata_pages", "pages"),
-    ("held back, not yet paired", "held_back_pages", "pages"),
-    ("struct page size", "struct_page_size", "bytes"),
-    ("memmap", "memmap_bytes", "size"),
-    ("page_ext", "page_ext_bytes", "size"),
-    ("blind spots (no metadata)", "blind_spot_pages", "pages"),
-    ("back-fill walk (struct pages)", "backfill_walked_pages", "count"),
-    ("back-filled blocks", "backfill_blocks", "count"),
-    ("vmap ranges to repair", "vmap_repairs", "count"),
-    ("failed metadata allocations", "failed_metadata_allocs", "count"),
-    ("virtual space reserved", "virtual_reserved_bytes", "size"),
-)
+def rows(group: str) -> tuple[MetricDef, ...]:
+    """The scalar metrics of one group, in table order."""
+    return tuple(d for d in METRICS if d.group == group and d.unit in SCALAR_UNITS)
 
 
-def _fmt(value: object, kind: str) -> str:
-    if isinstance(value, bool) or value is None:
-        return "-" if value is None else ("yes" if value else "no")
+def fmt(value: object, unit: str) -> str:
+    """A metric's value as the text prints it (JSON carries the plain number)."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
     assert isinstance(value, int)
-    if kind == "pages":
+    if unit == "pages":
         return f"{value:,} ({mib(value)})"
-    if kind == "size":
+    if unit == "bytes":
         return human_bytes(value) if value else "0"
-    if kind == "bytes":
-        return f"{value} B"
     return f"{value:,}"
 
 
+def _shown(m: Metrics, group: str) -> bool:
+    return group != "layout" or m.fits_4level is not None
+
+
 def summary_lines(m: Metrics, sim: Simulation | None = None) -> list[str]:
-    head = f"== {m.step} · {m.strategy} · sanitizer {m.sanitizer} · kernel {m.kernel}"
+    head = f"== {m.step} · {m.strategy}"
+    if m.mode:
+        head += f" ({m.mode})"
+    head += f" · sanitizer {m.sanitizer} · kernel {m.kernel}"
     if sim is not None:
         head += f" · {sim.layout.name}"
     lines = [head, m.memory_line]
-    for label, key, kind in ROWS:
-        lines.append(f"  {label:<32} {_fmt(getattr(m, key), kind)}")
-    if m.fits_4level is not None:
-        lines.append(f"  {'fits 4-level / 5-level':<32} {_fmt(m.fits_4level, '')} / "
-                     f"{_fmt(m.fits_5level, '')}")
+    for group in ROW_GROUPS:
+        if not _shown(m, group):
+            continue
+        lines.append(f"  {GROUPS[group]}")
+        for d in rows(group):
+            lines.append(f"    {d.label:<30} {fmt(getattr(m, d.name), d.unit)}")
+    if m.notes:
+        lines.append("  notes")
+        lines += [f"    - {note}" for note in m.notes]
     lines.append("  order                            " + " ".join(f"{o:>5}" for o in range(11)))
     lines.append("  unusable free index              "
                  + " ".join(f"{v / 1000:5.3f}" for v in m.unusable_free_index))
     lines.append("  fragmentation index              "
                  + " ".join(f"{v / 1000:5.2f}" for v in m.fragmentation_index))
+    lines.append("  (definitions: docs/metrics.md)")
     return lines
 
 
 def compare_table(results: Sequence[tuple[str, Metrics]]) -> list[str]:
+    """The metrics side by side; `*` marks a row whose values differ."""
     names = [name for name, _ in results]
-    width = 2 + max(len(_fmt(getattr(m, key), kind)) for _, m in results for _, key, kind in ROWS)
+    shown = [g for g in ROW_GROUPS if any(_shown(m, g) for _, m in results)]
+    cells = {d.name: [fmt(getattr(m, d.name), d.unit) for _, m in results]
+             for g in shown for d in rows(g)}
+    width = 2 + max(max(len(c) for v in cells.values() for c in v), max(map(len, names)))
     lines = [f"{'':<32}" + "".join(f"{n:>{width}}" for n in names)]
-    for label, key, kind in ROWS:
-        values = [getattr(m, key) for _, m in results]
-        cells = [_fmt(v, kind) for v in values]
-        mark = " *" if len(set(values)) > 1 else ""
-        lines.append(f"{label:<32}" + "".join(f"{c:>{width}}" for c in cells) + mark)
+    for group in shown:
+        lines.append(GROUPS[group])
+        for d in rows(group):
+            values = [getattr(m, d.name) for _, m in results]
+            mark = " *" if len(set(values)) > 1 else ""
+            lines.append(f"  {d.label:<30}" + "".join(f"{c:>{width}}" for c in cells[d.name])
+                         + mark)
     lines.append("")
     for name, m in results:
-        lines.append(f"{name:>6}: {m.memory_line}")
+        lines.append(f"{name}: {m.memory_line}")
+        lines += [f"{'':{len(name) + 2}}- {note}" for note in m.notes]
+    lines.append("(* differs; definitions: docs/metrics.md)")
     return lines

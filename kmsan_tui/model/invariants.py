@@ -4,7 +4,10 @@
   never on a free list and never handed out as data;
 - free lists are consistent and fully coalesced (each zone's own check);
 - metadata coverage as the strategy promises it;
-- pages are conserved: present = managed (free + allocated) + PG_reserved.
+- the strategy's running totals (its ``MetaLedger``) equal a recount from the KMSAN
+  and owner maps, so the metrics built on them are right;
+- pages are conserved: the five page classes of ``metrics`` (free, data, KMSAN
+  metadata, held back, other reserved) are each non-negative and sum to present.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from kmsan_tui.model.constants import MAX_PAGE_ORDER, MigrateType
 from kmsan_tui.model.fallback import PCPTYPES
 from kmsan_tui.model.freearea import NR_MIGRATETYPES, FreeArea, RunNode, overlap_first
 from kmsan_tui.model.machine import Machine
-from kmsan_tui.model.metadata import FixedBacking, MetaBacking, MetaPattern
-from kmsan_tui.model.strategies.base import MetadataStrategy
+from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaLedger, MetaPattern
+from kmsan_tui.model.metrics import CLASSES, compute_metrics
+from kmsan_tui.model.strategies.base import KMSAN_PT_OWNER, MetadataStrategy
 
 
 def check_machine(m: Machine, kmsan: MetadataStrategy) -> list[str]:
@@ -51,21 +55,96 @@ def check_machine(m: Machine, kmsan: MetadataStrategy) -> list[str]:
                         continue
                 problems.append(f"metadata page {max(pfn, start):#x} is on a free list "
                                 f"(order {run.order})")
-        if isinstance(value, MetaBacking | FixedBacking) and getattr(value, "data_delta", None) \
-                is not None:
-            data = start + value.data_delta  # type: ignore[operator]
-            back = m.kmsan.get(data)
-            if back is None:
-                problems.append(f"metadata page {start:#x} backs pfn {data:#x}, which has no link")
+        if isinstance(value, MetaBacking | FixedBacking) and value.data_delta is not None:
+            data = start + value.data_delta
+            if m.kmsan_active and kmsan.metadata_of(m, data) is None:
+                problems.append(f"metadata page {start:#x} backs pfn {data:#x}, which has no "
+                                "metadata")
     # Totals: every present page is managed by the buddy allocator or PG_reserved, and a
     # zone never manages more than it has.
     managed = sum(z.managed_pages for z in m.zones)
     present = m.present_pages
     if managed > present:
         problems.append(f"managed pages {managed} exceed present pages {present}")
-    if m.handed_over and m.kmsan_active:
-        problems += kmsan.check(m)
+    if m.kmsan_active:
+        problems += check_ledger(m, kmsan)
+        if m.handed_over:
+            problems += kmsan.check(m)
+    problems += check_classes(m, kmsan)
     return problems
+
+
+def recount_ledger(m: Machine, kmsan: MetadataStrategy) -> MetaLedger:
+    """The strategy's running totals, counted again from the KMSAN and owner maps.
+
+    O(extents + blocks): for check(), never for the metrics. A page is "in buddy" when
+    it is in an allocated buddy block; metadata and held pages never are on a free list
+    (checked above). ``backfill_pages`` is history, not state: it is copied.
+    """
+    led = MetaLedger(backfill_pages=kmsan.ledger.backfill_pages)
+    for start, end, value in m.kmsan:
+        n = end - start
+        if isinstance(value, MetaPattern):
+            led.reserved_meta += pattern_meta_pages(value, start, end)
+        elif isinstance(value, MetaBacking | FixedBacking):
+            buddy = _allocated(m, start)
+            if value.data_delta is None:
+                if buddy:
+                    led.buddy_held += n
+                else:
+                    led.reserved_held += n
+            elif buddy:
+                led.buddy_meta += n
+            else:
+                led.reserved_meta += n
+        elif isinstance(value, Blind):
+            led.blind += n
+    for start, end, owner in m.owners:
+        if owner == KMSAN_PT_OWNER:
+            if _allocated(m, start):
+                led.buddy_pt += end - start
+            else:
+                led.reserved_pt += end - start
+    return led
+
+
+def check_ledger(m: Machine, kmsan: MetadataStrategy) -> list[str]:
+    """Differences between the strategy's running totals and a recount."""
+    have, want = kmsan.ledger, recount_ledger(m, kmsan)
+    names = ("reserved_meta", "buddy_meta", "reserved_held", "buddy_held", "reserved_pt",
+             "buddy_pt", "blind")
+    return [f"KMSAN ledger {name}: running total {getattr(have, name)} but the maps hold "
+            f"{getattr(want, name)}" for name in names if getattr(have, name) != getattr(want, name)]
+
+
+def check_classes(m: Machine, kmsan: MetadataStrategy) -> list[str]:
+    """The five page classes are non-negative and sum to the present pages."""
+    metrics = compute_metrics(m, kmsan, "")
+    classes = metrics.classes()
+    problems = [f"page class {name} is negative: {value}" for name, value in classes.items()
+                if value < 0]
+    total = sum(classes.values())
+    if total != metrics.present_pages:
+        problems.append(f"page classes sum to {total}, present pages are {metrics.present_pages} "
+                        f"({', '.join(f'{k}={v}' for k, v in classes.items())})")
+    assert tuple(classes) == CLASSES
+    return problems
+
+
+def pattern_meta_pages(value: MetaPattern, start: int, end: int) -> int:
+    """Shadow and origin pages of a (possibly clipped) S, O, D pattern extent."""
+    size = 1 << value.order
+
+    def data_before(pfn: int) -> int:  # data pages of the pattern in [base, pfn)
+        whole, rest = divmod(pfn - value.base, 3 * size)
+        return whole * size + min(max(rest - 2 * size, 0), size)
+
+    return (end - start) - (data_before(end) - data_before(start))
+
+
+def _allocated(m: Machine, pfn: int) -> bool:
+    zone = m.zone_of(pfn)
+    return zone is not None and zone.allocated_block(pfn) is not None
 
 
 # A block or run of blocks for the overlap sweep: (first pfn, count, stride, size, name).

@@ -1,93 +1,32 @@
-"""Lazy, fixed and the no-KMSAN configurations: what each promises and what it costs."""
+"""What every strategy promises: its reference cited, a consistent boot on every
+layout, and KMSAN's own pages never freed as data; and the no-KMSAN builds."""
 
 from __future__ import annotations
 
 import pytest
 
-from kmsan_tui.model import PageState, Simulation
-from kmsan_tui.model.constants import MigrateType
+from kmsan_tui.model import Simulation
+from kmsan_tui.model.metadata import FixedBacking, MetaBacking
+from kmsan_tui.model.strategies import eager, fixed, lazy
+from kmsan_tui.model.strategies.registry import REGISTRY, STRATEGIES
 
 
-def test_lazy_back_fills_what_was_allocated_before_mem_init() -> None:
-    sim = Simulation("qemu-8g", "lazy", lazy_activation="mem_init")
-    sim.run_to("mem_init")
-    m = sim.metrics()
-    # preallocate_vmalloc_pages ran before activation: 64 pages to back-fill.
-    assert m.backfill_blocks == 64
-    assert m.backfill_walked_pages == sum(z.spanned_pages for z in sim.zones)
-    pfn = sim.boot_state.vmalloc_pgtable_pages[0]
-    page = sim.page(pfn)
-    assert page.kmsan_shadow is not None
-    assert sim.page(page.kmsan_shadow).state is PageState.SHADOW
-    assert sim.check() == []
+@pytest.mark.parametrize(("module", "cited"), [
+    (eager, ("mm/kmsan/init.c", "kmsan_memblock_free_pages()", "kmsan_memblock_discard()")),
+    (lazy, ("google/kmsan", "kmsan_alloc_page()", "kmsan_internal_alloc_meta_for_pages()")),
+    (fixed, ("freebsd/freebsd-src", "pmap_san_enter()", "NetBSD/src sys/kern/subr_msan.c")),
+])
+def test_each_strategy_module_cites_the_implementation_it_follows(
+        module: object, cited: tuple[str, ...]) -> None:
+    doc = module.__doc__ or ""
+    for reference in cited:
+        assert reference in doc
 
 
-def test_lazy_activated_at_page_ext_init_back_fills_more() -> None:
-    early = Simulation("qemu-8g", "lazy", lazy_activation="mem_init")
-    late = Simulation("qemu-8g", "lazy", lazy_activation="page_ext_init")
-    early.run()
-    late.run()
-    assert late.metrics().backfill_blocks > early.metrics().backfill_blocks
-
-
-def test_lazy_page_ext_storage_keeps_struct_page_at_64_bytes() -> None:
-    sim = Simulation("qemu-8g", "lazy", lazy_storage="page_ext")
-    sim.run()
-    m = sim.metrics()
-    assert m.struct_page_size == 64
-    assert m.page_ext_bytes > 0
-    assert sim.strategy.activation == "page_ext_init"  # type: ignore[attr-defined]
-
-
-def test_lazy_metadata_is_same_order_as_the_data() -> None:
-    sim = Simulation("tiny-64m", "lazy")
-    sim.run()
-    pfn = sim.alloc_pages(3, MigrateType.UNMOVABLE, "test", track=True)
-    assert pfn is not None
-    page = sim.page(pfn)
-    assert page.kmsan_shadow is not None and page.kmsan_origin is not None
-    for meta in (page.kmsan_shadow, page.kmsan_origin):
-        view = sim.page(meta)
-        assert view.order == 3 and view.head_pfn == meta and view.meta_for == pfn
-    sim.free_pages(pfn)
-    assert sim.page(page.kmsan_shadow).state is PageState.FREE
-    assert sim.check() == []
-
-
-def test_lazy_fragmentation_leaves_blind_spots_that_eager_does_not() -> None:
-    results = {}
-    for strategy in ("lazy", "eager"):
-        sim = Simulation("tiny-64m", strategy, seed=3)
-        sim.run()
-        sim.run_workload("fragmenter", 6000)
-        assert sim.check() == []
-        results[strategy] = sim.metrics()
-    assert results["lazy"].failed_metadata_allocs > 0
-    assert results["lazy"].blind_spot_pages > 0
-    assert results["eager"].blind_spot_pages == 0
-
-
-def test_fixed_has_no_pointers_and_a_virtual_range() -> None:
-    sim = Simulation("qemu-8g", "fixed")
-    sim.run()
-    m = sim.metrics()
-    assert m.struct_page_size == 64
-    assert m.fits_4level and m.fits_5level
-    assert m.virtual_reserved_bytes == 2 * 9 * (1 << 30)  # max_pfn is at 9 GiB
-    pfn = sim.boot_state.vmalloc_pgtable_pages[0]
-    page = sim.page(pfn)
-    assert page.metadata_in == "fixed mapping"
-    assert page.shadow_vaddr == 0xFFFFEC0000000000 + (pfn << 12)
-    assert sim.page(page.kmsan_shadow).state is PageState.SHADOW  # type: ignore[arg-type]
-    assert m.blind_spot_pages == 0
-    assert sim.check() == []
-
-
-def test_fixed_does_not_fit_4level_paging_past_8_tib() -> None:
-    sim = Simulation("monster-16t", "fixed")
-    sim.run_to("kmsan_init_shadow")
-    m = sim.metrics()
-    assert m.fits_4level is False and m.fits_5level is True
+def test_the_registry_offers_the_three_designs_in_order() -> None:
+    assert STRATEGIES == ("eager", "lazy", "fixed")
+    assert "google/kmsan" in REGISTRY["lazy"].summary
+    assert "FreeBSD" in REGISTRY["fixed"].summary
 
 
 @pytest.mark.parametrize("sanitizer", ["none", "kasan"])
@@ -95,9 +34,10 @@ def test_without_kmsan_there_is_no_metadata_and_struct_page_is_64_bytes(sanitize
     sim = Simulation("qemu-8g", "eager", sanitizer=sanitizer)
     sim.run()
     m = sim.metrics()
-    assert m.struct_page_size == 64 and m.metadata_pages == 0
+    assert m.struct_page_size == 64 and m.metadata_pages == 0 and m.strategy == "none"
     assert "kmsan_init_shadow" in sim.steps
     assert sim.page(sim.boot_state.vmalloc_pgtable_pages[0]).kmsan_shadow is None
+    assert sum(m.classes().values()) == m.present_pages
 
 
 def test_kasan_takes_an_eighth_of_ram_for_shadow() -> None:
@@ -110,10 +50,55 @@ def test_kasan_takes_an_eighth_of_ram_for_shadow() -> None:
     assert abs(extra - plain.present_pages / 8) / (plain.present_pages / 8) < 0.05
 
 
-@pytest.mark.parametrize("strategy", ["eager", "lazy", "fixed"])
+@pytest.mark.parametrize("strategy", STRATEGIES)
 def test_every_layout_boots_consistently(strategy: str) -> None:
     for layout in ("tiny-64m", "qemu-2g", "laptop-16g", "numa-2x32g"):
         sim = Simulation(layout, strategy)
         sim.run()
         assert sim.check() == [], layout
-        assert sim.metrics().free_pages > 0
+        m = sim.metrics()
+        assert m.free_pages > 0
+        assert sum(m.classes().values()) == m.present_pages
+
+
+def _kmsan_block_in_buddy(sim: Simulation) -> int:
+    """The head of the first KMSAN page the buddy allocator handed out."""
+    for start, _end, value in sim.kmsan:
+        if isinstance(value, MetaBacking | FixedBacking):
+            zone = sim.zone_of(start)
+            block = zone.allocated_block(start) if zone else None
+            if block is not None:
+                return block[0]
+    raise AssertionError("no KMSAN block in the buddy allocator")
+
+
+@pytest.mark.parametrize("strategy", ["lazy", "fixed"])
+def test_freeing_a_metadata_block_is_refused_like_bad_page_and_changes_nothing(
+        strategy: str) -> None:
+    sim = Simulation("tiny-64m", strategy)
+    sim.run()
+    pfn = _kmsan_block_in_buddy(sim)
+    before, bad = sim.memory_digest(), sim.counters.bad_pages
+    assert sim.free_pages(pfn) is False
+    assert sim.memory_digest() == before
+    assert sim.counters.bad_pages == bad + 1
+    assert "BUG: Bad page state" in sim.events[-1].text and "KMSAN" in sim.events[-1].text
+    assert sim.check() == []
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_freeing_what_is_not_a_live_allocation_is_reported_and_changes_nothing(
+        strategy: str) -> None:
+    sim = Simulation("qemu-2g", strategy)
+    sim.run()
+    zone = sim.zones[-1]
+    image = sim.config.image_base >> 12  # PG_reserved: the kernel image
+    free = next(p for p in range(zone.start_pfn, zone.end_pfn, 512)
+                if zone.find_free_block(p) is not None) + 1
+    tail = next(p + 1 for z in sim.zones for p, o, _mt in z.allocated_blocks() if o > 0)
+    for pfn in (image, free, tail):
+        before, bad = sim.memory_digest(), sim.counters.bad_pages
+        assert sim.free_pages(pfn) is False, hex(pfn)
+        assert sim.memory_digest() == before
+        assert sim.counters.bad_pages == bad + 1
+    assert sim.check() == []

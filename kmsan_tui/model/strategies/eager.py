@@ -1,4 +1,4 @@
-"""Eager split, as upstream does it (mm/kmsan/init.c).
+"""Eager split, as upstream does it (torvalds/linux mm/kmsan/init.c).
 
 At memblock_free_all(), kmsan_memblock_free_pages() keeps the 1st and 2nd chunk of
 each order in held_back[order] as shadow and origin, and links the 3rd to them: two
@@ -7,21 +7,25 @@ kmsan_memblock_discard() over what is left. Pointers live in struct page (80 byt
 
 Long runs of same-order chunks become one MetaPattern extent and one strided free run,
 so the cost is per run of chunks, not per chunk.
+
+Reference: torvalds/linux mm/kmsan/init.c: kmsan_init_shadow(),
+kmsan_memblock_free_pages(), kmsan_memblock_discard() (do_collection(),
+collect_split()); mm/kmsan/shadow.c: kmsan_setup_meta(); mm/kmsan/hooks.c:
+kmsan_alloc_page(). Which kernels count held-back chunks into totalram_pages is read
+in one place, ``base.totalram_counts_held_back()``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any
 
 from kmsan_tui.model.constants import MAX_PAGE_ORDER, NR_PAGE_ORDERS
-from kmsan_tui.model.layout_types import KernelConfig
 from kmsan_tui.model.machine import Machine
-from kmsan_tui.model.metadata import MetaBacking, MetaLink, MetaPattern, MetaRole
+from kmsan_tui.model.metadata import Blind, MetaBacking, MetaLink, MetaPattern, MetaRole
 from kmsan_tui.model.strategies.base import (
     StrategyBase,
     has_metadata,
-    init_shadow_for_reserved,
-    kmsan_alloc_page_check,
+    totalram_counts_held_back,
 )
 
 OWNER = "kmsan_memblock_free_pages"
@@ -32,12 +36,10 @@ class EagerStrategy(StrategyBase):
     struct_page_size = 80  # include/linux/mm_types.h: + kmsan_shadow, kmsan_origin
     metadata_in = "struct page"
 
-    @classmethod
-    def from_config(cls, config: KernelConfig) -> Self:
-        return cls(config.version)
-
-    def __init__(self, version: str = "mainline") -> None:
-        self.version = version
+    def __init__(self, version: str = "") -> None:
+        """``version`` is accepted for old callers and unused: the totalram accounting
+        is the machine's kernel (``totalram_counts_held_back``)."""
+        super().__init__()
         # mm/kmsan/init.c: held_back[NR_PAGE_ORDERS] of {shadow, origin}
         self.held_back: list[list[int | None]] = [[None, None] for _ in range(NR_PAGE_ORDERS)]
         self.discarded_leak: list[tuple[int, int]] = []  # order-0 pages discard cannot pair
@@ -45,7 +47,7 @@ class EagerStrategy(StrategyBase):
     # -------------------------------------------------------------- boot hooks
 
     def init_shadow(self, m: Machine) -> None:
-        init_shadow_for_reserved(m)
+        self.init_shadow_for_reserved(m)
 
     def _setup_meta(self, m: Machine, data: int, shadow: int, origin: int, order: int,
                     owner: str = OWNER) -> None:
@@ -62,12 +64,16 @@ class EagerStrategy(StrategyBase):
         if slot[0] is None:
             slot[0] = pfn
             m.kmsan.assign(pfn, pfn + size, MetaBacking(MetaRole.SHADOW, None, OWNER))
+            self.ledger.reserved_held += size
             return False
         if slot[1] is None:
             slot[1] = pfn
             m.kmsan.assign(pfn, pfn + size, MetaBacking(MetaRole.ORIGIN, None, OWNER))
+            self.ledger.reserved_held += size
             return False
         self._setup_meta(m, pfn, slot[0], slot[1], order)
+        self.ledger.reserved_held -= 2 * size
+        self.ledger.reserved_meta += 2 * size
         slot[0] = slot[1] = None
         m.free_pages_core(pfn, order)
         return True
@@ -86,16 +92,22 @@ class EagerStrategy(StrategyBase):
             base = pfn + i * size
             m.kmsan.assign(base, base + 3 * triples * size, MetaPattern(base, order))
             m.free_pages_core(base + 2 * size, order, triples, 3 * size)
+            self.ledger.reserved_meta += 2 * size * triples
             freed += triples
             i += 3 * triples
         while i < count:
             freed += self._one(m, pfn + i * size, order)
             i += 1
-        # v6.1 (until the Sept 2025 fix) counted held-back chunks into totalram_pages.
-        m.counters.totalram_pages += (count if self.version == "v6.1" else freed) << order
+        # Until the Sept 2025 fix, held-back chunks were counted into totalram_pages.
+        counted = count if totalram_counts_held_back(m) else freed
+        m.counters.totalram_pages += counted << order
 
     def on_alloc(self, m: Machine, pfn: int, order: int) -> None:
-        kmsan_alloc_page_check(m, pfn, order)
+        self.kmsan_alloc_page_check(m, pfn, order)
+
+    def on_free(self, m: Machine, pfn: int, order: int) -> None:
+        # The metadata stays with the physical pages; only a blind-spot record goes.
+        self.unmark_blind(m, pfn, order)
 
     def init_runtime(self, m: Machine) -> None:
         """mm/kmsan/init.c: kmsan_memblock_discard(): collect triples, split the rest."""
@@ -112,6 +124,8 @@ class EagerStrategy(StrategyBase):
             while len(stack) >= 3:
                 data, shadow, origin = stack.pop(), stack.pop(), stack.pop()
                 self._setup_meta(m, data, shadow, origin, order, "kmsan_memblock_discard")
+                self.ledger.reserved_held -= 3 << order
+                self.ledger.reserved_meta += 2 << order
                 # MEMINIT_EARLY: zone managed pages grow, totalram_pages does not.
                 m.free_pages_core(data, order)
                 paired += 1
@@ -143,12 +157,21 @@ class EagerStrategy(StrategyBase):
                         problems.append(f"eager: allocated pfn {pfn:#x} order {order} has no metadata")
         return problems
 
+    def notes(self, m: Machine) -> tuple[str, ...]:
+        counted = totalram_counts_held_back(m)
+        return (
+            f"totalram_pages ({m.profile.name}): held-back chunks "
+            + ("counted, as before the Sept 2025 fix" if counted
+               else "not counted (the Sept 2025 fix)"),
+            "kmsan_memblock_discard() frees paired leftovers with __free_pages_core(): "
+            "managed_pages grows, totalram_pages does not",
+        )
+
     def state_tuple(self) -> tuple[Any, ...]:
-        return (self.name, tuple(tuple(s) for s in self.held_back), tuple(self.discarded_leak))
+        return (self.name, tuple(tuple(s) for s in self.held_back), tuple(self.discarded_leak),
+                self.ledger.as_tuple())
 
 
 def _is_blind(m: Machine, pfn: int) -> bool:
-    from kmsan_tui.model.metadata import Blind
-
     ext = m.kmsan.get(pfn)
     return ext is not None and isinstance(ext[2], Blind)

@@ -1,34 +1,64 @@
-"""Fixed addresses, like KASAN: no pointers, a reserved virtual range.
+"""Fixed addresses, as FreeBSD's and NetBSD's KMSAN do it: no pointers, shadow and origin
+at fixed offsets, backed page by page as memory is handed out.
 
-shadow(addr) = addr - PAGE_OFFSET + KMSAN_SHADOW_START, likewise for origin, so
-struct page stays 64 bytes. The virtual range is backed only where data lives: at
-kmsan_init_shadow() each node gives two thirds of its RAM, from memblock, as backing
-pages mapped behind the shadow and origin ranges; every other page is data and has
-metadata from the start, whatever allocator hands it out later. A mapping makes
-scattered backing pages contiguous, so there is no same-order constraint
-(arch/x86/mm/kasan_init_64.c maps KASAN's shadow the same way).
+Reference: freebsd/freebsd-src sys/kern/subr_msan.c: kmsan_shadow_map() (one
+pmap_san_enter() per page of shadow and of origin for every new kernel mapping),
+sys/amd64/amd64/pmap.c: pmap_san_enter() (a page-directory page when the 1 GiB slot
+is empty; then one 2 MiB page from vm_page_alloc_noobj_contig() when a 2 MiB
+physically contiguous, aligned run is free, else a page-table page and single 4 KiB
+pages; panic "no memory to grow shadow map" when a 4 KiB page cannot be had),
+sys/amd64/include/msan.h (shadow and origin maps at fixed PML4 slots, one-to-one
+with the kernel map); NetBSD/src sys/kern/subr_msan.c and sys/arch/amd64/include/
+msan.h (kMSan: the same scheme, kmsan_shadow_map()).
 
-Where the range goes (Documentation/arch/x86/x86_64/mm.rst): KMSAN excludes KASAN,
-so KASAN's 16 TB slot at 0xffffec0000000000 is free on 4-level paging: 8 TB of
-shadow and 8 TB of origin cap the direct map span at 8 TB. With 5-level paging the
-KASAN slot is about 8 PB.
+shadow(addr) = addr - base + KMSAN_SHADOW_START (likewise for origin), so struct
+page stays 64 bytes and there is no same-order constraint: scattered pages become
+contiguous through the mapping. What this model does with it (``fixed_backing``):
+
+- ``on-demand`` (the BSD design): the direct map is not shadowed. The kernel reaches
+  its allocations through the shadowed kernel map, which the model lays one-to-one
+  over physical memory, so a block handed out by the buddy allocator gets its shadow
+  and origin backed 2 MiB of shadow (512 data pages) at a time, from the buddy
+  allocator, when the whole 2 MiB cannot be had one 4 KiB page per data page plus a
+  page-table page. Backing is never given back (the BSD kernel map only grows).
+  Memory used before the buddy allocator (kernel image, memmap, page tables) has no
+  metadata. The page-directory-pointer pages for the span come from memblock at boot
+  (FreeBSD's create_pagetables()).
+- ``boot``: everything backed at kmsan_init_shadow() from memblock (fixed_boot.py):
+  physically what eager costs.
+
+The virtual layout (where, and whether it fits with and without RANDOMIZE_MEMORY) is
+``fixed_layout.py``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Self
 
-from kmsan_tui.model.constants import PAGE_SHIFT, PAGE_SIZE, pfn_down, pfn_up
+from kmsan_tui.model.constants import PAGE_SHIFT, PAGE_SIZE, MigrateType
+from kmsan_tui.model.layout_types import KernelConfig
 from kmsan_tui.model.machine import Machine
-from kmsan_tui.model.metadata import Blind, FixedBacking, MetaLink, MetaRole
-from kmsan_tui.model.strategies.base import StrategyBase, VirtualLayout
+from kmsan_tui.model.metadata import FixedBacking, MetaRole
+from kmsan_tui.model.strategies import fixed_boot
+from kmsan_tui.model.strategies.base import (
+    KMSAN_PT_OWNER,
+    StrategyBase,
+    VirtualLayout,
+    alloc_pages_reserve,
+    link_of,
+)
+from kmsan_tui.model.strategies.fixed_layout import fit_line, layout_for
 
-KASAN_SLOT_4LEVEL = 0xFFFFEC0000000000
-KASAN_SLOT_4LEVEL_SIZE = 16 << 40
-KASAN_SLOT_5LEVEL = 0xFFDF000000000000
-KASAN_SLOT_5LEVEL_SIZE = 8 << 50
-SZ_1G = 1 << 30
-OWNER = "kmsan_init_shadow (fixed backing)"
+BACKINGS = ("on-demand", "boot")
+OWNER = "pmap_san_enter"
+PDE_SHIFT = 9  # a 2 MiB shadow page covers 512 data pages
+PDPE_SHIFT = 18  # a page-directory page covers 1 GiB: 512 2 MiB slots
+PML4_SHIFT = 27  # a PDP page covers 512 GiB
+ROLES = (MetaRole.SHADOW, MetaRole.ORIGIN)
+
+
+def _no_reserve(_min: int) -> int:
+    return 0
 
 
 class FixedStrategy(StrategyBase):
@@ -36,145 +66,199 @@ class FixedStrategy(StrategyBase):
     struct_page_size = 64
     metadata_in = "fixed mapping"
 
-    def __init__(self) -> None:
-        self.backing_pages = 0
-        self.mapping_pagetable_pages = 0
+    @classmethod
+    def from_config(cls, config: KernelConfig) -> Self:
+        # KernelConfig.fixed_backing, once the layout carries it; on-demand until then.
+        return cls(str(getattr(config, "fixed_backing", "on-demand")))
+
+    def __init__(self, backing: str = "on-demand") -> None:
+        super().__init__()
+        if backing not in BACKINGS:
+            raise ValueError(f"fixed backing {backing!r}: expected one of {BACKINGS}")
+        self.backing = backing
+        self.backing_pages = 0  # boot mode: pages memblock gave as backing
+        # on-demand, per role (0 shadow, 1 origin): 2 MiB slot -> order-9 backing block;
+        # 2 MiB slot -> its page-table page and {data pfn: 4 KiB backing page}; 1 GiB
+        # slots with a page-directory page.
+        self.big: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.small: tuple[dict[int, dict[int, int]], dict[int, dict[int, int]]] = ({}, {})
+        self.pt: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.pd: tuple[dict[int, int], dict[int, int]] = ({}, {})
+        self.panicked = 0  # pmap_san_enter_alloc_4k() failures
+
+    def mode(self) -> str:
+        return f"backing {self.backing}"
 
     def virtual_layout(self, m: Machine) -> VirtualLayout:
-        span = -(-(m.max_pfn << PAGE_SHIFT) // SZ_1G) * SZ_1G
-        fits4 = span <= KASAN_SLOT_4LEVEL_SIZE // 2
-        fits5 = span <= KASAN_SLOT_5LEVEL_SIZE // 2
-        if m.layout.paging_levels == 5:
-            base, slot = KASAN_SLOT_5LEVEL, "5-level KASAN slot (8 PB)"
-            half = KASAN_SLOT_5LEVEL_SIZE // 2
-        else:
-            base, slot = KASAN_SLOT_4LEVEL, "4-level KASAN slot (16 TB)"
-            half = KASAN_SLOT_4LEVEL_SIZE // 2
-        return VirtualLayout(base, base + half, span, fits4, fits5, m.layout.paging_levels, slot)
+        return layout_for(m, self.backing)
+
+    # ---------------------------------------------------------------- boot
 
     def init_shadow(self, m: Machine) -> None:
         layout = self.virtual_layout(m)
-        fits = layout.fits_5level if layout.paging_levels == 5 else layout.fits_4level
         m.log(f"kmsan: fixed shadow [{layout.shadow_start:#x}-"
               f"{layout.shadow_start + layout.size_each - 1:#x}], origin "
               f"[{layout.origin_start:#x}-{layout.origin_start + layout.size_each - 1:#x}] "
-              f"({layout.size_each >> 30} GiB each, {layout.slot}"
-              f"{'' if fits else ': DOES NOT FIT'})", "meta")
-        for node in m.layout.nodes:
-            self._back_node(m, node.nid, node.start, node.end)
+              f"({layout.size_each >> 30} GiB each, {layout.slot}; {fit_line(layout)})", "meta")
+        if self.backing == "boot":
+            for node in m.layout.nodes:
+                fixed_boot.back_node(m, self, node.nid, node.start, node.end)
+            return
+        # create_pagetables(): the maps' PDP pages, one per 512 GiB of each.
+        pdp = 2 * -(-layout.size_each // (PAGE_SIZE << PML4_SHIFT))
+        if m.mb_alloc(pdp * PAGE_SIZE, PAGE_SIZE, KMSAN_PT_OWNER,
+                      caller="kmsan_init_shadow") is not None:
+            self.ledger.reserved_pt += pdp
+        m.log(f"kmsan: shadow and origin backed on demand (pmap_san_enter()); {pdp} PDP "
+              "page(s) now, the rest as memory is handed out", "meta")
 
-    def _back_node(self, m: Machine, nid: int, start: int, end: int) -> None:
-        memory = [(pfn_up(max(r.base, start)), pfn_down(min(r.end, end)))
-                  for r in m.memblock.memory.regions if r.base < end and r.end > start]
-        memory = [(s, e) for s, e in memory if e > s]
-        present = sum(e - s for s, e in memory)
-        need = -(-2 * present // 3)  # backing B for data D = present - B, with B >= 2D
-        pieces: list[tuple[int, int]] = []
-        # Take free memory top-down, one memblock allocation per free range.
-        for fstart, fend, _ in sorted(m.memblock.free_ranges(nid=nid), key=lambda r: -r[0]):
-            if need <= 0:
-                break
-            first, last = pfn_up(max(fstart, start)), pfn_down(min(fend, end))
-            take = min(need, last - first)
-            if take <= 0:
-                continue
-            base = m.mb_alloc(take * PAGE_SIZE, PAGE_SIZE, OWNER, min_addr=first * PAGE_SIZE,
-                              max_addr=last * PAGE_SIZE, nid=nid, api="alloc_exact_nid_raw",
-                              caller="kmsan_init_shadow")
-            if base is None:
-                continue
-            pieces.append((pfn_down(base), pfn_down(base) + take))
-            need -= take
-        pieces.sort()
-        self.backing_pages += sum(e - s for s, e in pieces)
-        # Data = node memory minus backing; pair data pages in order with the first half
-        # of the backing (shadow) and the second half (origin).
-        data = _subtract(memory, pieces)
-        total_data = sum(e - s for s, e in data)
-        backing = _flatten(pieces)
-        shadow_pool = _take(backing, 0, total_data)
-        origin_pool = _take(backing, total_data, total_data)
-        self._link(m, data, shadow_pool, origin_pool)
-        # The mapping itself: one PMD page per GiB of shadow and of origin (2 MiB pages).
-        pt = -(-(total_data * PAGE_SIZE) // SZ_1G) * 2
-        if pt and m.mb_alloc(pt * PAGE_SIZE, PAGE_SIZE, "kmsan fixed mapping page tables",
-                             nid=nid, caller="kmsan_init_shadow") is not None:
-            self.mapping_pagetable_pages += pt
-            m.counters.pagetable_pages += pt
-        m.log(f"kmsan: node {nid}: {self.backing_pages} backing pages for {total_data} data "
-              "pages", "meta")
+    # ---------------------------------------------------------------- allocator hooks
 
-    def _link(self, m: Machine, data: list[tuple[int, int]],
-              shadow: list[tuple[int, int]], origin: list[tuple[int, int]]) -> None:
-        si = oi = 0
-        soff = ooff = 0
-        for dstart, dend in data:
-            pfn = dstart
-            while pfn < dend:
-                if si >= len(shadow) or oi >= len(origin):
-                    m.kmsan.assign(pfn, dend, Blind("fixed: not enough memory for backing"))
+    def on_alloc(self, m: Machine, pfn: int, order: int) -> None:
+        if self.backing == "boot":
+            self.kmsan_alloc_page_check(m, pfn, order)
+            return
+        size = 1 << order
+        last = pfn + size - 1
+        big0, big1 = self.big
+        g = pfn >> PDE_SHIFT
+        if g == last >> PDE_SHIFT and g in big0 and g in big1:
+            return  # the common case: this 2 MiB of shadow and origin is mapped
+        self._san_enter(m, pfn, size)
+
+    def _san_enter(self, m: Machine, pfn: int, size: int) -> None:
+        """kmsan_shadow_map(): pmap_san_enter() for each page of shadow and origin."""
+        home = m.zone_of(pfn)
+        nid = home.nid if home is not None else 0
+        for k, role in enumerate(ROLES):
+            for g in range(pfn >> PDE_SHIFT, ((pfn + size - 1) >> PDE_SHIFT) + 1):
+                if g in self.big[k]:
+                    continue
+                lo, hi = max(pfn, g << PDE_SHIFT), min(pfn + size, (g + 1) << PDE_SHIFT)
+                if not self._enter_slot(m, k, role, g, lo, hi, nid):
                     m.counters.meta_alloc_failures += 1
-                    break
-                s_start, s_end = shadow[si]
-                o_start, o_end = origin[oi]
-                n = min(dend - pfn, s_end - s_start - soff, o_end - o_start - ooff)
-                spfn, opfn = s_start + soff, o_start + ooff
-                m.kmsan.assign(pfn, pfn + n, MetaLink(spfn - pfn, opfn - pfn, OWNER))
-                m.kmsan.assign(spfn, spfn + n, FixedBacking(MetaRole.SHADOW, pfn - spfn))
-                m.kmsan.assign(opfn, opfn + n, FixedBacking(MetaRole.ORIGIN, pfn - opfn))
-                pfn += n
-                soff += n
-                ooff += n
-                if soff == s_end - s_start:
-                    si, soff = si + 1, 0
-                if ooff == o_end - o_start:
-                    oi, ooff = oi + 1, 0
+                    self.panicked += 1
+                    m.log("panic: pmap_san_enter_alloc_4k: no memory to grow shadow map "
+                          f"(pfn {pfn:#x}: {size} page(s) left without metadata)", "bug",
+                          pfn, size)
+                    order = size.bit_length() - 1
+                    self.mark_blind(m, pfn, order, "pmap_san_enter: no memory")
+                    return
+
+    def _alloc(self, m: Machine, order: int, nid: int) -> int | None:
+        # VM_ALLOC_INTERRUPT | VM_ALLOC_WIRED | VM_ALLOC_ZERO, no object: unmovable;
+        # an interrupt-class allocation may take the last free page.
+        return alloc_pages_reserve(m, order, MigrateType.UNMOVABLE, nid, _no_reserve)
+
+    def _enter_slot(self, m: Machine, k: int, role: MetaRole, g: int, lo: int, hi: int,
+                    nid: int) -> bool:
+        """pmap_san_enter() over the data pages [lo, hi) of 2 MiB slot g."""
+        gi = g >> (PDPE_SHIFT - PDE_SHIFT)
+        if gi not in self.pd[k]:
+            pd = self._alloc(m, 0, nid)
+            if pd is None:
+                return False
+            self.pd[k][gi] = pd
+            m.owners.assign_block(pd, 0, KMSAN_PT_OWNER)
+            self.ledger.buddy_pt += 1
+        pages = self.small[k].get(g)
+        if pages is None:
+            block = self._alloc(m, PDE_SHIFT, nid)  # pmap_san_enter_alloc_2m()
+            if block is not None:
+                self.big[k][g] = block
+                m.kmsan.assign_block(block, PDE_SHIFT,
+                                     FixedBacking(role, (g << PDE_SHIFT) - block, OWNER))
+                self.ledger.buddy_meta += 1 << PDE_SHIFT
+                return True
+            pt = self._alloc(m, 0, nid)
+            if pt is None:
+                return False
+            self.pt[k][g] = pt
+            m.owners.assign_block(pt, 0, KMSAN_PT_OWNER)
+            self.ledger.buddy_pt += 1
+            pages = self.small[k][g] = {}
+        for data in range(lo, hi):
+            if data in pages:
+                continue
+            page = self._alloc(m, 0, nid)  # pmap_san_enter_alloc_4k()
+            if page is None:
+                return False
+            pages[data] = page
+            m.kmsan.assign_block(page, 0, FixedBacking(role, data - page, OWNER))
+            self.ledger.buddy_meta += 1
+        return True
+
+    def on_free(self, m: Machine, pfn: int, order: int) -> None:
+        # The shadow stays mapped (the BSD kernel map never shrinks); only a
+        # blind-spot record goes with the data.
+        self.unmark_blind(m, pfn, order)
+
+    # ---------------------------------------------------------------- lookups
+
+    def metadata_of(self, m: Machine, pfn: int) -> tuple[int, int] | None:
+        if self.backing == "boot":
+            return link_of(m, pfn)
+        found = []
+        g = pfn >> PDE_SHIFT
+        for k in (0, 1):
+            block = self.big[k].get(g)
+            if block is not None:
+                found.append(block + (pfn - (g << PDE_SHIFT)))
+                continue
+            page = self.small[k].get(g, {}).get(pfn)
+            if page is None:
+                return None
+            found.append(page)
+        return found[0], found[1]
 
     def describe_metadata(self, m: Machine, pfn: int, shadow: int | None,
                           origin: int | None) -> tuple[int | None, int | None, dict[str, Any]]:
+        meta = self.metadata_of(m, pfn)
         layout = self.virtual_layout(m)
-        extra: dict[str, Any] = {"metadata_in": self.metadata_in if shadow is not None else None}
-        if shadow is not None:
+        extra: dict[str, Any] = {"metadata_in": self.metadata_in if meta is not None else None}
+        if meta is not None:
+            shadow, origin = meta
             extra["shadow_vaddr"] = layout.shadow_start + (pfn << PAGE_SHIFT)
             extra["origin_vaddr"] = layout.origin_start + (pfn << PAGE_SHIFT)
         return shadow, origin, extra
 
+    # ---------------------------------------------------------------- reports
+
+    def notes(self, m: Machine) -> tuple[str, ...]:
+        layout = self.virtual_layout(m)
+        lines = [fit_line(layout), layout.direct_map]
+        if self.backing == "on-demand":
+            big = sum(len(d) for d in self.big)
+            small = sum(len(d) for d in self.small)
+            lines.append(f"{big} 2 MiB shadow/origin page(s), {small} slot(s) backed 4 KiB at "
+                         f"a time; {self.ledger.reserved_pt + self.ledger.buddy_pt} page-table "
+                         "page(s)")
+        lines.append("vmalloc and module metadata: upstream's quarters of the vmalloc area "
+                     f"({layout.vmalloc_size >> 40} TB each)")
+        return tuple(lines)
+
+    def check(self, m: Machine) -> list[str]:
+        if self.backing == "boot":
+            return []
+        problems = []
+        for zone in m.zones:
+            for pfn, order, _mt in zone.allocated_blocks():
+                ext = m.kmsan.get(pfn)
+                if ext is not None:
+                    continue  # KMSAN's own block, or a blind spot
+                owner = m.owners.get(pfn)
+                if owner is not None and owner[2] == KMSAN_PT_OWNER:
+                    continue
+                for p in (pfn, pfn + (1 << order) - 1):
+                    if self.metadata_of(m, p) is None:
+                        problems.append(f"fixed: allocated pfn {p:#x} has no shadow mapped")
+                        break
+        return problems
+
     def state_tuple(self) -> tuple[Any, ...]:
-        return (self.name, self.backing_pages, self.mapping_pagetable_pages)
-
-
-def _subtract(ranges: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out = []
-    for s, e in ranges:
-        cur = s
-        for hs, he in holes:
-            if he <= cur or hs >= e:
-                continue
-            if hs > cur:
-                out.append((cur, hs))
-            cur = max(cur, he)
-        if cur < e:
-            out.append((cur, e))
-    return out
-
-
-def _flatten(pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    return [p for p in pieces if p[1] > p[0]]
-
-
-def _take(pieces: list[tuple[int, int]], skip: int, count: int) -> list[tuple[int, int]]:
-    """``count`` pages of ``pieces`` after the first ``skip``, as ranges."""
-    out = []
-    for s, e in pieces:
-        n = e - s
-        if skip >= n:
-            skip -= n
-            continue
-        s += skip
-        skip = 0
-        take = min(count, e - s)
-        if take <= 0:
-            break
-        out.append((s, s + take))
-        count -= take
-    return out
+        return (self.name, self.backing, self.backing_pages, self.panicked,
+                tuple(tuple(sorted(d.items())) for d in self.big),
+                tuple(tuple(sorted((g, tuple(sorted(p.items()))) for g, p in d.items()))
+                      for d in self.small),
+                tuple(tuple(sorted(d.items())) for d in self.pt + self.pd),
+                self.ledger.as_tuple())

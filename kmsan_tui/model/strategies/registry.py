@@ -15,7 +15,7 @@ from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout_types import KernelConfig
 from kmsan_tui.model.strategies.base import MetadataStrategy, NoMetadata, StrategyBase
 from kmsan_tui.model.strategies.eager import EagerStrategy
-from kmsan_tui.model.strategies.fixed import FixedStrategy
+from kmsan_tui.model.strategies.fixed import BACKINGS, FixedStrategy
 from kmsan_tui.model.strategies.lazy import LazyStrategy
 
 
@@ -39,6 +39,14 @@ class StrategyInfo:
     options: tuple[StrategyOption, ...] = ()
 
 
+def _available(options: tuple[StrategyOption, ...]) -> tuple[StrategyOption, ...]:
+    """The options a ``KernelConfig`` field exists for: the layout loader, the CLI and
+    ``Layout.with_kernel()`` all need the field (fixed_backing waits for it; until then
+    the strategy runs its default)."""
+    fields = KernelConfig.__dataclass_fields__
+    return tuple(opt for opt in options if opt.key in fields)
+
+
 REGISTRY: dict[str, StrategyInfo] = {info.name: info for info in (
     StrategyInfo(
         "eager", EagerStrategy,
@@ -46,16 +54,21 @@ REGISTRY: dict[str, StrategyInfo] = {info.name: info for info in (
         "order are held back as shadow and origin; pointers in struct page (80 bytes)"),
     StrategyInfo(
         "lazy", LazyStrategy,
-        "metadata allocated with each alloc_pages(), same order as the data; earlier pages "
-        "are back-filled, and fragmentation leaves blind spots",
+        "google/kmsan (2017-2019): each alloc_pages() of order k takes two more order-k blocks "
+        "for shadow and origin; untracked when they fail; the kernel image gets buddy chunks "
+        "after mm_init()",
         (StrategyOption("lazy_activation", ("mem_init", "page_ext_init"), "mem_init",
-                        "lazy: when it starts allocating metadata"),
+                        "lazy: when it starts allocating metadata (page_ext_init: a back-fill "
+                        "walk finds what was handed out before)"),
          StrategyOption("lazy_storage", ("struct_page", "page_ext"), "struct_page",
                         "lazy: where the shadow/origin pointers live"))),
     StrategyInfo(
         "fixed", FixedStrategy,
-        "shadow and origin at fixed virtual offsets, backed from memblock at boot: no "
-        "pointers in struct page, but a virtual range to reserve"),
+        "FreeBSD/NetBSD: shadow and origin at fixed virtual offsets, no pointers in struct "
+        "page; backed 2 MiB (or 4 KiB) at a time as memory is handed out, page tables counted",
+        _available((StrategyOption("fixed_backing", BACKINGS, "on-demand",
+                                   "fixed: back shadow/origin as memory is handed out "
+                                   "(on-demand, the BSD design) or all at boot"),))),
 )}
 
 STRATEGIES: tuple[str, ...] = tuple(REGISTRY)

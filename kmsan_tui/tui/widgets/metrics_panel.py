@@ -1,4 +1,8 @@
-"""Metrics of the current state, with the change the last command made to each."""
+"""Metrics of the current state, with the change the last command made to each.
+
+Rows, labels and the help text come from ``model.metrics.METRICS``: the same
+definitions as the CLI summary, ``--json`` and docs/metrics.md.
+"""
 
 from __future__ import annotations
 
@@ -10,38 +14,25 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from kmsan_tui.model.metrics import Metrics
+from kmsan_tui.model.metrics import GROUPS, METRICS, Metrics
 from kmsan_tui.tui.fmt import pages, size
 from kmsan_tui.tui.frame import Frame
 
-# (label, Metrics field, kind): kind formats the value ("pages", "bytes", "count").
-ROWS: tuple[tuple[str, str, str], ...] = (
-    ("present", "present_pages", "pages"),
-    ("usable (buddy-managed)", "usable_pages", "pages"),
-    ("free", "free_pages", "pages"),
-    ("allocated", "allocated_pages", "pages"),
-    ("PG_reserved", "reserved_pages", "pages"),
-    ("KMSAN metadata", "metadata_pages", "pages"),
-    ("held back, not paired", "held_back_pages", "pages"),
-    ("blind spots", "blind_spot_pages", "pages"),
-    ("struct page size", "struct_page_size", "B"),
-    ("memmap", "memmap_bytes", "bytes"),
-    ("page_ext", "page_ext_bytes", "bytes"),
-    ("back-fill walk (struct pages)", "backfill_walked_pages", "count"),
-    ("back-filled blocks", "backfill_blocks", "count"),
-    ("vmap ranges repaired", "vmap_repairs", "count"),
-    ("failed metadata allocations", "failed_metadata_allocs", "count"),
-    ("allocs without metadata", "no_metadata_allocs", "count"),
-    ("virtual space reserved", "virtual_reserved_bytes", "bytes"),
-    ("page-table pages", "pagetable_pages", "count"),
-    ("bad pages", "bad_pages", "count"),
-)
+SHOWN_GROUPS = ("class", "kernel", "kmsan", "layout")
+_KIND = {"pages": "pages", "bytes": "bytes", "count": "count", "flag": "flag"}
+
+# (label, Metrics field, kind): kind formats the value ("pages", "bytes", "B", "count",
+# "flag"); the compare screen shares these rows.
+ROWS: tuple[tuple[str, str, str], ...] = tuple(
+    (d.label, d.name, "B" if d.name == "struct_page_size" else _KIND[d.unit])
+    for group in SHOWN_GROUPS for d in METRICS if d.group == group and d.unit in _KIND)
+GROUP_OF = {d.name: d.group for d in METRICS}
 BAD = {"blind_spot_pages", "failed_metadata_allocs", "no_metadata_allocs", "bad_pages"}
 
 
 def format_value(value: object, kind: str) -> str:
     if value is None:
-        return "-"
+        return "n/a" if kind == "count" else "-"
     if isinstance(value, bool):
         return "yes" if value else "NO"
     assert isinstance(value, int)
@@ -54,7 +45,9 @@ def format_value(value: object, kind: str) -> str:
     return f"{value:,}"
 
 
-def format_delta(value: int, was: int, kind: str) -> Text:
+def format_delta(value: object, was: object, kind: str) -> Text:
+    if not isinstance(value, int) or not isinstance(was, int) or isinstance(value, bool):
+        return Text("")
     delta = value - was
     if not delta:
         return Text("")
@@ -69,30 +62,41 @@ def metrics_table(metrics: Metrics, before: Metrics | None) -> Table:
     table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("Δ last", justify="right", no_wrap=True)
+    group = ""
     for label, key, kind in ROWS:
+        if GROUP_OF[key] == "layout" and metrics.fits_4level is None:
+            continue
+        if GROUP_OF[key] != group:
+            group = GROUP_OF[key]
+            table.add_row(Text(GROUPS[group], style="bold underline"), "", "")
         value = getattr(metrics, key)
         delta = format_delta(value, getattr(before, key), kind) if before is not None else ""
         style = "bold red" if key in BAD and value else ""
-        table.add_row(label, Text(format_value(value, kind), style=style), delta)
-    if metrics.fits_4level is not None:
-        table.add_row("fits 4-level / 5-level",
-                      f"{format_value(metrics.fits_4level, '')} / "
-                      f"{format_value(metrics.fits_5level, '')}", "")
+        table.add_row(f" {label}", Text(format_value(value, kind), style=style), delta)
+    for note in metrics.notes:
+        table.add_row(Text(f" · {note}", style="dim"), "", "")
     return table
+
+
+def _help() -> str:
+    lines = ["## Metrics", "",
+             "The cost of the current state. Every present page is in exactly one of the "
+             "five page classes, which sum to the present pages; the kernel's own counters "
+             "are shown beside them. `Δ last` is the change made by the last command; the "
+             "caption is the kernel's `Memory:` line. Full table: docs/metrics.md.", ""]
+    for group in SHOWN_GROUPS:
+        lines.append(f"**{GROUPS[group]}**")
+        lines.append("")
+        lines += [f"- **{d.label}** — {d.definition}" for d in METRICS
+                  if d.group == group and d.unit in _KIND]
+        lines.append("")
+    return "\n".join(lines)
 
 
 class MetricsPanel(VerticalScroll):
     """What the current state costs, in the numbers the strategies are compared by."""
 
-    HELP = """\
-## Metrics
-
-The cost of the current state: usable memory, KMSAN metadata, struct page size,
-memmap and page_ext, blind spots (data without metadata), the lazy strategy's
-back-fill work and failed metadata allocations, the fixed strategy's reserved
-virtual space. `Δ last` is the change made by the last command. The caption is
-the kernel's `Memory:` line.
-"""
+    HELP = _help()
 
     frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose metrics are shown."""
@@ -101,6 +105,10 @@ the kernel's `Memory:` line.
 
     def compose(self) -> ComposeResult:
         yield Static(id="metrics-body")
+
+    def on_mount(self) -> None:
+        self.tooltip = ("free + allocated for data + KMSAN metadata + held back + other "
+                        "reserved = present pages (F1: every definition)")
 
     def watch_frame(self, frame: Frame | None) -> None:
         # A hidden tab is drawn when it is shown, not on every step.
