@@ -204,18 +204,30 @@ def numa_lines(view: MachineView) -> list[str]:
     for node in view.nodes:
         if node.node_data is not None:
             # roundup(sizeof(pg_data_t), PAGE_SIZE): the size the model allocates.
-            lines.append(f"NODE_DATA({node.nid}) allocated [mem {node.node_data:#x}-"
-                         f"{node.node_data + 0x4000 - 1:#x}]")
+            lines.append(f"NODE_DATA({node.nid}) allocated [mem {node.node_data:#010x}-"
+                         f"{node.node_data + 0x4000 - 1:#010x}]")
     return lines
+
+
+# Lines whose values only the model's own steps know (the percpu split, the emulated
+# nodes, NODE_DATA's size): taken from its console when it printed them.
+MODEL_NUMA = ("No NUMA configuration found", "Faking a node at", "Faking node ", "NODE_DATA(")
+MODEL_PERCPU = ("setup_percpu:", "percpu: ", "pcpu-alloc:")
+
+
+def _model_lines(view: MachineView, prefixes: tuple[str, ...]) -> list[str]:
+    return [line for line in view.console if line.startswith(prefixes)]
 
 
 def boot_log(view: MachineView, steps_run: Sequence[str]) -> list[str]:
     """The memory lines of a boot up to the view's step, in console order.
 
     ``steps_run`` are the boot steps that ran: a line appears once the kernel would
-    have printed it. The percpu line stops after "pages/cpu": the model knows the
-    first chunk's size but not how it splits into static, reserved and dynamic parts
-    (s/r/d/u), so those fields are left out rather than made up.
+    have printed it. The e820, zone and node lines are computed here from memblock as
+    the kernel computes them; the NUMA discovery and percpu lines are the model's own
+    (it alone knows the emulated nodes and the percpu split). A model that prints no
+    percpu split gets "percpu: Embedded N pages/cpu" cut before s/r/d/u: the fields it
+    does not know are left out rather than made up.
     """
     ran = set(steps_run)
     lines: list[str] = []
@@ -224,13 +236,13 @@ def boot_log(view: MachineView, steps_run: Sequence[str]) -> list[str]:
     if "e820__memblock_setup" in ran:
         lines += e820_fixups() + last_pfn_lines(view.e820, view.paging_levels)
     if "initmem_init" in ran:
-        lines += numa_lines(view)
+        lines += _model_lines(view, MODEL_NUMA) or numa_lines(view)
     if "free_area_init" in ran:
         lines += zone_lines(view)
     if "kasan_init" in ran:
         lines.append("KernelAddressSanitizer initialized")
     if "setup_per_cpu_areas" in ran:
-        lines.append(f"percpu: Embedded {view.percpu_pages} pages/cpu")
+        lines += _model_lines(view, MODEL_PERCPU) or [f"percpu: Embedded {view.percpu_pages} pages/cpu"]
     if view.memory_line:
         lines.append(view.memory_line)
     if view.kmsan_started:

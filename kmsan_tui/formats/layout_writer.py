@@ -149,7 +149,7 @@ def _machine(facts: BootFacts, name: str, topo: Topology) -> list[str]:
         desc += f", Linux {facts.release_text}"
     lines = ["[machine]", f"name = {toml_string(name)}", f"description = {toml_string(desc)}",
              f"cpus = {topo.cpus}  # {comment(topo.cpus_how)}",
-             "paging_levels = 4  # assumed: a boot log does not say (5 needs la57 and CONFIG_X86_5LEVEL)",
+             "paging_levels = 4  # assumed: the input does not say (5 needs la57 and CONFIG_X86_5LEVEL)",
              "", f"# {comment(facts.e820_origin)}", "e820 = ["]
     width = max(10, len(f"{max(e.end for e in facts.e820):x}"))
     for e in facts.e820:
@@ -174,9 +174,9 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
         lines.append(f"pageblock_order = {facts.pageblock_order}  # line {facts.pageblock_line}: "
                      "Page block order")
     else:
-        lines.append("pageblock_order = 9  # assumed: HUGETLB_PAGE_ORDER (no /proc/pagetypeinfo in the log)")
-        notes.append(Note("assumed", "pageblock_order 9 (CONFIG_HUGETLB_PAGE): the log has no "
-                                     "\"Page block order:\" line"))
+        lines.append("pageblock_order = 9  # assumed: HUGETLB_PAGE_ORDER (no \"Page block order:\" line)")
+        notes.append(Note("assumed", "pageblock_order 9 (CONFIG_HUGETLB_PAGE): the input has no "
+                                     "\"Page block order:\" line (/proc/pagetypeinfo)"))
     options = facts.cmdline_options()
     for flag, present, why in (("kfence", facts.kfence and options.get("kfence.sample_interval") != "0",
                                 "kfence: initialized"),

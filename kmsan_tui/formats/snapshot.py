@@ -102,6 +102,7 @@ class MachineView:
     cpus: int
     memory_line: str | None  # the `Memory:` line, once the boot printed it
     kmsan_started: bool  # "Starting KernelMemorySanitizer" printed
+    console: tuple[str, ...] = ()  # the model's own console lines (kind "log"), in order
 
     def populated_zones(self) -> tuple[ZoneView, ...]:
         return tuple(z for z in self.zones if z.populated)
@@ -170,7 +171,8 @@ def view_of(sim: Simulation) -> MachineView:
         totalram_pages=m.counters.totalram_pages,
         nr_free_pages=sum(z.nr_free_pages for z in m.zones),
         percpu_pages=m.image.percpu_pages, cpus=sim.layout.cpus,
-        memory_line=memory_line, kmsan_started=started)
+        memory_line=memory_line, kmsan_started=started,
+        console=tuple(e.text for e in sim.events if e.kind == "log"))
 
 
 def phys(pfn: int) -> int:

@@ -21,8 +21,7 @@ from kmsan_tui.formats.parse_procfs import (
 from kmsan_tui.formats.procfs import buddyinfo, meminfo, pagetypeinfo, zoneinfo
 from kmsan_tui.formats.snapshot import ZONE_TYPES, ZoneView
 from kmsan_tui.formats.watermarks import Watermarks
-from kmsan_tui.model import Simulation
-from kmsan_tui.model import vmstat
+from kmsan_tui.model import Simulation, vmstat
 from tests.conftest import shared_file
 
 BUDDYINFO = ["qemu-4g-linux-6.1-kmsan", "qemu-4g-linux-6.1-plain",
