@@ -17,8 +17,8 @@ no LRU lists, page cache or swap):
   directly (SWAP_CLUSTER_MAX allocations at a time, __perform_reclaim()) and retries
   once; if that fails too, the operation counts as a failure.
 
-Before init_per_zone_wmark_min has run every watermark is zero and nobody reclaims:
-an allocation fails only when the zones are empty.
+Before init_per_zone_wmark_min has run every watermark is zero: kswapd never wakes,
+and only an allocation that finds every zone empty reclaims (directly).
 """
 
 from __future__ import annotations
