@@ -160,3 +160,28 @@ def _kind(line: str) -> str:
     m = BOOT_LINES.match(line)
     assert m is not None
     return m[1].split()[0]
+
+
+@pytest.mark.parametrize("layout", ["qemu-4g", "numa-2x32g", "gce-8g"])
+def test_boot_log_reads_back_with_the_dmesg_importer(layout: str) -> None:
+    """What `show boot-log` prints is a log `import dmesg` reads: the same map, node
+    ranges, zones and Memory: line as the machine that printed it."""
+    sim = Simulation(layout)
+    sim.run()
+    view = view_of(sim)
+    facts = read_dmesg(render(view, sim.step_names_run, "boot-log", False), "boot-log")
+    assert [(e.start, e.end) for e in facts.e820] == [(e.start, e.end) for e in view.e820]
+    assert [(s.nid, s.start, s.end) for s in facts.node_ranges] == [
+        (r.nid if r.nid is not None else 0, r.base, r.base + r.size) for r in view.memory]
+    assert facts.memory is not None and view.memory_line is not None
+    assert f"Memory: {facts.memory.available_k}K/" in view.memory_line
+    assert facts.percpu_pages == view.percpu_pages
+    assert facts.sanitizer == ("kmsan" if view.kmsan_started else None)
+
+
+def test_e820_reads_back_with_the_dmesg_importer() -> None:
+    sim = Simulation("laptop-16g")
+    sim.run_to("e820__memory_setup")
+    view = view_of(sim)
+    facts = read_dmesg(render(view, sim.step_names_run, "e820", False), "e820")
+    assert [(e.start, e.end) for e in facts.e820] == [(e.start, e.end) for e in view.e820]
