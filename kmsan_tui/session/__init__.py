@@ -1,7 +1,26 @@
-"""Commands on a simulation: undo, strategy switching, save, load and replay (no Textual)."""
+"""Sessions: the log of commands on a simulation, replay, seeking, branching, save and
+load (no Textual)."""
 
 from __future__ import annotations
 
-from kmsan_tui.session.session import Command, Session, SessionError
+from kmsan_tui.session.commands import (
+    Back,
+    Bookmark,
+    Command,
+    GoTo,
+    RunAll,
+    RunTo,
+    Step,
+    SwitchStrategy,
+    Unit,
+    Workload,
+    describe,
+)
+from kmsan_tui.session.errors import DivergenceError, SessionError
+from kmsan_tui.session.fileformat import Entry, View
+from kmsan_tui.session.files import load, save
+from kmsan_tui.session.session import Outcome, Parent, Session
 
-__all__ = ["Command", "Session", "SessionError"]
+__all__ = ["Back", "Bookmark", "Command", "DivergenceError", "Entry", "GoTo", "Outcome",
+           "Parent", "RunAll", "RunTo", "Session", "SessionError", "Step", "SwitchStrategy",
+           "Unit", "View", "Workload", "describe", "load", "save"]

@@ -1,230 +1,345 @@
-"""A session: a simulation plus the commands that brought it where it is.
+"""A session: a machine, a seed and the log of everything the user did to it.
 
-Every command is recorded, so a session can be saved (the layout, the strategy, the
-seed and the commands), loaded and replayed to the same digest, and re-run under
-another strategy to the same point. Undo restores a checkpoint copied before each
-command (the model is O(extents), so a copy is cheap even for a TiB machine).
+The log is the session: every command, in order, each state-changing one with the
+model's digest after it. ``position`` says how much of the log is applied (the
+explorer can seek anywhere in it: a log entry, a boot step inside a long "run to", a
+bookmark); at the end of the log a new command is appended. A command given in the
+past either follows the recording (it is the next entry) or starts a *branch*: the
+log is cut there and the old one stays the branch's parent, for the comparison and
+for the saved file's ``parent`` (file digest and branch point). A note (``GoTo``,
+``Bookmark``) given in the past is inserted instead: it changes no state.
+
+States are built by the replay engine (``replay.py``) from checkpoints, so seeking,
+stepping back and switching strategy cost a copy and the units that differ.
 """
 
 from __future__ import annotations
 
-import copy
-import json
-import os
-import tempfile
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import datetime
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
-from typing import Any
 
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import Layout, load_layout
+from kmsan_tui.model.layout import Layout
 from kmsan_tui.model.simulation import Simulation
-from kmsan_tui.model.strategies.registry import STRATEGIES
-from kmsan_tui.model.workloads import WORKLOADS
+from kmsan_tui.session import seek as seeking
+from kmsan_tui.session.commands import (
+    MAX_SEED,
+    Back,
+    Command,
+    RunAll,
+    RunTo,
+    Step,
+    SwitchStrategy,
+    Unit,
+    Workload,
+    changes_state,
+)
+from kmsan_tui.session.fileformat import Entry, Migrated, ParentRef, View
+from kmsan_tui.session.replay import Config, Engine, Plan, Progress, Setup, State, Work, finish
 
-SAVE_FORMAT = 1
-MAX_CHECKPOINTS = 64
+ProgressFn = Callable[[Progress], None]
 
 
-class SessionError(UserError):
-    """A save file that cannot be loaded; the message names the file and the key."""
+class Outcome(Enum):
+    """What a command did to the log."""
+
+    APPENDED = "appended"  # at the end of the log
+    FOLLOWED = "followed"  # it was the next recorded command: the position moved on
+    BRANCHED = "branched"  # the log was cut at the position: a branch of the old one
+    INSERTED = "inserted"  # a note in the past
 
 
 @dataclass(frozen=True, slots=True)
-class Command:
-    """One user command: ``step``, ``run_to`` (step name), ``run`` or ``workload``
-    (name, ops and, optionally, a seed of its own)."""
+class Parent:
+    """The session a branch was cut from: its file (when it was saved), how many log
+    entries they share, and its log when it is in memory."""
 
-    kind: str
-    step: str = ""
-    workload: str = ""
-    ops: int = 0
-    seed: int | None = None
+    ref: ParentRef | None
+    branch_point: int
+    log: tuple[Entry, ...] | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class Saved:
+    """The file a session was last saved to or opened from."""
+
+    path: Path
+    digest: str  # the file digest
+    common: int  # leading log entries still identical to the file's
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 class Session:
-    """The simulation the UI shows, and how to get back to any earlier point."""
+    """A layout, a seed and a log of commands, and the state they lead to."""
 
-    layout: Layout
-    strategy: str = "eager"
-    seed: int = 0
-    overrides: dict[str, str] = field(default_factory=dict)
-    sim: Simulation = field(init=False)
-    history: list[Command] = field(default_factory=list)
-    _undo: list[tuple[Simulation, int]] = field(default_factory=list)
+    layout_source: str | None
+    """The text the layout was read from (``layoutdoc.read_layout``), if known."""
 
-    def __post_init__(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise UserError(f"unknown strategy {self.strategy!r}")
-        self.sim = self._fresh()
 
-    def _fresh(self) -> Simulation:
-        return Simulation(self.layout, self.strategy, self.seed, **self.overrides)
+    def __init__(self, layout: Layout, strategy: str | None = None, seed: int = 0,
+                 overrides: dict[str, str] | None = None, *, checkpoints: bool = True,
+                 layout_source: str | None = None) -> None:
+        if not 0 <= seed <= MAX_SEED:
+            raise UserError(f"seed: {seed} is outside 0..2**53-1")
+        given = dict(overrides or {})
+        kernel = given.pop("kernel", None) or layout.kernel.version
+        sanitizer = given.pop("sanitizer", None) or layout.kernel.sanitizer
+        engine = Engine(Setup(layout, seed, kernel, sanitizer), in_place=not checkpoints)
+        self._begin(engine, Config.of(layout, strategy, given))
+        self.layout_source = layout_source
 
-    # -------------------------------------------------------------- commands
+    def _begin(self, engine: Engine, config: Config) -> None:
+        self.engine = engine
+        self.initial = config
+        """The configuration the log starts from."""
+        self.log: list[Entry] = []
+        self.plans: list[Plan] = [Plan(config)]
+        """plans[i]: the state after the first i log entries."""
+        self.position = 0
+        """Log entries applied."""
+        self.detour = 0
+        """Boot steps beyond plans[position] (a seek into a long "run to")."""
+        self._state = engine.root(config)
+        self.parent: Parent | None = None
+        self.saved: Saved | None = None
+        self.dirty = False
+        """The log changed since it was last saved or opened."""
+        self.view = View()
+        """The view state the file was saved with (the explorer's to restore)."""
+        self.created = now()
+        self.migrated: Migrated | None = None
+        self.divergence: str | None = None
+        """The first digest that differed when the session was opened (model changed)."""
+        self.layout_source = None
 
-    def apply(self, command: Command, progress: Callable[[int], None] | None = None,
-              checkpoint: bool = True) -> None:
-        """Run one command and record it.
+    # ------------------------------------------------------------------ reading
 
-        With a checkpoint (undoable), the command runs on a copy: the previous
-        Simulation object goes onto the undo stack untouched and is never mutated
-        again, so a reader (the UI's frames) may keep it without copying. Without one
-        (the CLI), the simulation is stepped in place.
+    @property
+    def sim(self) -> Simulation:
+        """The simulation at the position (never stepped again, with checkpoints)."""
+        return self._state.sim
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def history(self) -> tuple[Unit, ...]:
+        """The boot steps and workloads the state is built from, in order."""
+        return self._state.plan.path
+
+    @property
+    def setup(self) -> Setup:
+        return self.engine.setup
+
+    @property
+    def layout(self) -> Layout:
+        return self.engine.setup.layout
+
+    @property
+    def seed(self) -> int:
+        return self.engine.setup.seed
+
+    @property
+    def config(self) -> Config:
+        return self._state.plan.config
+
+    @property
+    def strategy(self) -> str:
+        return self._state.plan.config.strategy
+
+    @property
+    def at_head(self) -> bool:
+        """At the end of the log: a command is appended."""
+        return self.position == len(self.log) and not self.detour
+
+    # ------------------------------------------------------------------ commands
+
+    def execute(self, command: Command) -> Generator[Progress, None, Outcome]:
+        """Run a command, yielding after each boot step or workload chunk.
+
+        Closing the generator early (a cancel) keeps the log as it was, except for a
+        "run to" that got somewhere: it is recorded as a run to where it got.
         """
-        if not checkpoint:
-            self._run(self.sim, command, progress)
-            self.history.append(command)
-            return
-        work = copy.deepcopy(self.sim)
-        self._run(work, command, progress)  # on failure self.sim is unchanged
-        self._undo.append((self.sim, len(self.history)))
-        if len(self._undo) > MAX_CHECKPOINTS:
-            del self._undo[0]
-        self.sim = work
-        self.history.append(command)
+        if not changes_state(command):
+            return self._note(command)
+        if not self.detour and self.position < len(self.log) and \
+                self.log[self.position].command == command:
+            yield from self.seek(self.position + 1)
+            return Outcome.FOLLOWED
+        before = self._state
+        target = self.engine.plan_after(before.plan, command)  # refuses before any change
+        work = self.engine.reach(target, near=before, what=_what(command))
+        last: State | None = None
+        try:
+            while True:
+                try:
+                    progress = next(work)
+                except StopIteration as stop:
+                    state: State = stop.value
+                    break
+                if progress.state is not None:
+                    last = progress.state
+                yield progress
+        except GeneratorExit:
+            if isinstance(command, (RunTo, RunAll)) and last is not None and last.plan.boot:
+                partial = RunTo(last.sim.step_name)
+                if self.engine.plan_after(before.plan, partial) == last.plan:
+                    self._commit(partial, last)
+            raise
+        return self._commit(command, state)
 
-    @staticmethod
-    def _run(sim: Simulation, command: Command,
-             progress: Callable[[int], None] | None = None) -> None:
-        if command.kind == "step":
-            sim.step()
-        elif command.kind == "run_to":
-            sim.run_to(command.step)
-        elif command.kind == "run":
-            sim.run()
-        elif command.kind == "workload":
-            if command.workload not in WORKLOADS:
-                raise UserError(f"unknown workload {command.workload!r}")
-            for done in sim.iter_workload(command.workload, command.ops, seed=command.seed):
-                if progress is not None:
-                    progress(done)
-        else:
-            raise UserError(f"unknown command {command.kind!r}")
+    def apply(self, command: Command, progress: ProgressFn | None = None) -> Outcome:
+        """Run a command to its end (see ``execute``)."""
+        work = self.execute(command)
+        while True:
+            try:
+                p = next(work)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if progress is not None:
+                progress(p)
 
-    def step(self) -> None:
-        self.apply(Command("step"))
+    def _commit(self, command: Command, state: State) -> Outcome:
+        outcome = Outcome.APPENDED
+        if not self.at_head:
+            self._branch()
+            outcome = Outcome.BRANCHED
+        self.log.append(Entry(command, state.sim.digest()))
+        self.plans.append(state.plan)
+        self.position = len(self.log)
+        self._state = state
+        self.dirty = True
+        return outcome
 
-    def run_to(self, step: str) -> None:
-        index = self.sim.index_of(step)
-        if index < self.sim.current:
-            raise UserError(f"{step} has already run (step {index + 1} of {len(self.sim.steps)})")
-        self.apply(Command("run_to", step=step))
+    def _note(self, command: Command) -> Outcome:
+        """A GoTo or a Bookmark: recorded where the position is, nothing re-simulated."""
+        if self.detour:
+            self._split_detour()
+        at = self.position
+        self.log.insert(at, Entry(command))
+        self.plans.insert(at + 1, self.plans[at])
+        self.position += 1
+        self.dirty = True
+        if self.saved is not None and at < self.saved.common:
+            self.saved = replace(self.saved, common=at)
+        return Outcome.APPENDED if at == len(self.log) - 1 else Outcome.INSERTED
 
-    def run_all(self) -> None:
-        self.apply(Command("run"))
+    def _split_detour(self) -> None:
+        """The position is inside a forward run: record a run to here before it (the
+        run after it still ends where it did)."""
+        at = self.position
+        self.log.insert(at, Entry(RunTo(self.sim.step_name), self.sim.digest()))
+        self.plans.insert(at + 1, self._state.plan)
+        self.position, self.detour = at + 1, 0
+        if self.saved is not None and at < self.saved.common:
+            self.saved = replace(self.saved, common=at)
 
-    def run_workload(self, name: str, ops: int,
-                     progress: Callable[[int], None] | None = None,
-                     seed: int | None = None) -> None:
-        self.apply(Command("workload", workload=name, ops=ops, seed=seed), progress)
+    def _branch(self) -> None:
+        """Cut the log at the position; the old log becomes the parent."""
+        ref = None
+        if self.saved is not None and self.position <= self.saved.common:
+            ref = ParentRef(self.saved.path.name, self.saved.digest, self.position)
+        self.parent = Parent(ref, self.position, tuple(self.log))
+        del self.log[self.position:]
+        del self.plans[self.position + 1:]
+        if self.detour:
+            self.log.append(Entry(RunTo(self.sim.step_name), self.sim.digest()))
+            self.plans.append(self._state.plan)
+            self.position, self.detour = len(self.log), 0
+        self.saved = None
+        self.created = now()
+        self.dirty = True
+
+    # The commands by name (the CLI, the tests and the benchmarks use these).
+
+    def step(self) -> Outcome:
+        return self.apply(Step())
+
+    def run_to(self, step: str) -> Outcome:
+        return self.apply(RunTo(step))
+
+    def run_all(self) -> Outcome:
+        return self.apply(RunAll())
 
     def undo(self) -> bool:
-        """Go back one command; False when at the start."""
+        """Step back one boot step or workload; False at the start."""
         if not self.history:
             return False
-        if self._undo:
-            self.sim, length = self._undo.pop()
-            del self.history[length:]
-            return True
-        # Checkpoints ran out: replay all but the last command.
-        self.history.pop()
-        self.sim = self.replay(self.history)
+        self.apply(Back())
         return True
 
-    def replay(self, commands: list[Command]) -> Simulation:
-        sim = self._fresh()
-        for command in commands:
-            self._run(sim, command)
-        return sim
+    def run_workload(self, name: str, ops: int, progress: ProgressFn | None = None,
+                     seed: int | None = None) -> Outcome:
+        return self.apply(Workload(name, ops, seed), progress)
 
-    def switch(self, strategy: str | None = None, **overrides: str) -> None:
-        """Re-simulate the same commands under another strategy (or kernel settings)."""
-        if strategy is not None:
-            if strategy not in STRATEGIES:
-                raise UserError(f"unknown strategy {strategy!r}")
-            self.strategy = strategy
-        self.overrides.update(overrides)
-        self.sim = self.replay(self.history)
-        self._undo.clear()
+    def switch(self, strategy: str | None = None, **options: str) -> Outcome:
+        """Re-simulate the same boot steps and workloads under another strategy."""
+        return self.apply(SwitchStrategy(strategy or self.strategy, tuple(sorted(options.items()))))
 
-    def load_layout(self, layout: Layout) -> None:
-        self.layout = layout
-        self.history.clear()
-        self._undo.clear()
-        self.sim = self._fresh()
+    # ------------------------------------------------------------------ seeking
 
-    # -------------------------------------------------------------- save/load
+    def seek(self, position: int, detour: int = 0) -> Work:
+        """Go to the state after ``position`` log entries (and ``detour`` more boot
+        steps of the next entry); nothing changes if the generator is closed early."""
+        if not 0 <= position <= len(self.log):
+            raise UserError(f"no position {position}: the log has {len(self.log)} entries")
+        plan = self.plans[position]
+        if detour:
+            plan = Engine.run_to_plan(plan, plan.boot + detour)
+        state = yield from self.engine.reach(plan, near=self._state, what="seeking")
+        self.position, self.detour, self._state = position, detour, state
+        return state
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": SAVE_FORMAT,
-            "layout": self.layout.name if self.layout.source.startswith("layouts/")
-            else self.layout.source,
-            "strategy": self.strategy,
-            "seed": self.seed,
-            "overrides": dict(self.overrides),
-            "commands": [asdict(c) for c in self.history],
-            "digest": self.sim.digest(),
-        }
+    def seek_now(self, position: int, detour: int = 0) -> State:
+        return finish(self.seek(position, detour))
 
-    def save(self, path: str | Path) -> None:
-        """Write the session atomically (temp file + rename): a crash never loses a save."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(self.to_dict(), f, indent=1)
-                f.write("\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    @property
+    def steps(self) -> tuple[str, ...]:
+        """The boot steps of this session's kernel."""
+        return self.engine.steps(self.initial)
+
+    def seek_targets(self) -> list[seeking.Target]:
+        """Every place of the log to seek to (the seek dialog's list)."""
+        return seeking.targets(self.log, self.plans, self.steps)
+
+    def find(self, text: str) -> tuple[int, int]:
+        """(position, detour) of a position number, ``step N``, a boot step's name or a
+        bookmark's note (the nearest at or after the current position)."""
+        return seeking.resolve(text, self.log, self.plans, self.steps, self.position)
+
+    def boot_state(self, boot: int) -> tuple[int, int] | None:
+        """The recording's state right after boot step number ``boot``, if it has one."""
+        return seeking.boot_state(self.plans, boot, self.position)
+
+    def fork(self, position: int | None = None, detour: int = 0) -> Session:
+        """A new session: this one's log up to ``position`` (default: where it is),
+        recording this one as its parent. Both share the checkpoints."""
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        new.log, new.plans = list(self.log), list(self.plans)
+        if position is not None:
+            new.seek_now(position, detour)
+        new._branch()
+        return new
 
     @classmethod
-    def load(cls, path: str | Path) -> Session:
-        """Load and replay a saved session; check it reaches the saved digest."""
-        source = str(path)
-        try:
-            data = json.loads(Path(path).read_text())
-        except OSError as exc:
-            raise SessionError(f"{source}: cannot read: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise SessionError(f"{source}: line {exc.lineno}: {exc.msg}") from None
-        if not isinstance(data, dict):
-            raise SessionError(f"{source}: expected a JSON object")
+    def empty(cls, engine: Engine, config: Config) -> Session:
+        """A session with an empty log on an engine's machine (what a file replays into)."""
+        new = object.__new__(cls)
+        new._begin(engine, config)
+        return new
 
-        def field_(key: str, kind: type) -> Any:
-            if key not in data:
-                raise SessionError(f"{source}: {key}: missing")
-            if not isinstance(data[key], kind) or isinstance(data[key], bool) and kind is int:
-                raise SessionError(f"{source}: {key}: expected {kind.__name__}")
-            return data[key]
 
-        if field_("format", int) != SAVE_FORMAT:
-            raise SessionError(f"{source}: format: unsupported version {data['format']}")
-        session = cls(load_layout(field_("layout", str)), field_("strategy", str),
-                      field_("seed", int), dict(data.get("overrides", {})))
-        for i, raw in enumerate(field_("commands", list)):
-            if not isinstance(raw, dict) or raw.get("kind") not in ("step", "run_to", "run",
-                                                                     "workload"):
-                raise SessionError(f"{source}: commands[{i}]: not a command")
-            try:
-                command = Command(**raw)
-            except TypeError:
-                raise SessionError(f"{source}: commands[{i}]: unexpected keys") from None
-            try:
-                session._run(session.sim, command)
-            except UserError as exc:
-                raise SessionError(f"{source}: commands[{i}]: {exc}") from None
-            session.history.append(command)
-        want = data.get("digest")
-        if want is not None and want != session.sim.digest():
-            raise SessionError(f"{source}: digest: replay reached {session.sim.digest()}, "
-                               f"the save says {want}")
-        return session
+def _what(command: Command) -> str:
+    if isinstance(command, SwitchStrategy):
+        return f"re-simulating under {command.strategy}"
+    if isinstance(command, Back):
+        return "stepping back"
+    return ""

@@ -14,11 +14,13 @@ from textual.css.query import NoMatches
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, Layout
 from kmsan_tui.session import Session
+from kmsan_tui.session.store import remove_autosave
 from kmsan_tui.tui.gcpolicy import GcPolicy
 from kmsan_tui.tui.keymap import APP_BINDINGS, default_path, known_ids, load_keymap
 from kmsan_tui.tui.providers import ExplorerCommands
 from kmsan_tui.tui.runner import Runner
 from kmsan_tui.tui.screens.command_screen import CommandDone
+from kmsan_tui.tui.screens.confirm import ConfirmScreen
 from kmsan_tui.tui.screens.explorer import ExplorerScreen
 from kmsan_tui.tui.screens.keys import KeysScreen
 
@@ -75,27 +77,48 @@ class KmsanApp(App[int]):
             self.screen.mount(HelpPanel())
 
     async def action_quit(self) -> None:
+        """ctrl+q: quit, after asking when the session has unsaved work."""
+        explorer = next((s for s in self.screen_stack if isinstance(s, ExplorerScreen)), None)
+        if explorer is None or isinstance(self.screen, ConfirmScreen):
+            self._quit()
+        else:
+            explorer.confirm_leave("quitting", self._quit)
+
+    def _quit(self) -> None:
+        remove_autosave()  # a normal exit: nothing to recover
         self.exit(0)
 
 
 def make_app(layout: Layout, strategy: str | None = None, *, seed: int = 0,
-             keymap: dict[str, str] | None = None, flash_changes: bool = True) -> KmsanApp:
-    """The factory tests, benchmarks and the CLI share."""
-    chosen = strategy or layout.kernel.strategy
-    if chosen not in STRATEGIES:
-        chosen = STRATEGIES[0]
-    return KmsanApp(Runner(Session(layout, chosen, seed)), keymap=keymap, flash_changes=flash_changes)
+             keymap: dict[str, str] | None = None, flash_changes: bool = True,
+             session: Session | None = None) -> KmsanApp:
+    """The factory tests, benchmarks and the CLI share (``session``: one opened from a
+    file, instead of a new one on ``layout``)."""
+    if session is None:
+        chosen = strategy or layout.kernel.strategy
+        if chosen not in STRATEGIES:
+            chosen = STRATEGIES[0]
+        session = Session(layout, chosen, seed)
+    return KmsanApp(Runner(session), keymap=keymap, flash_changes=flash_changes)
 
 
-def run_app(layout: Layout, strategy: str | None = None, keymap: str | None = None) -> int:
-    """Run the explorer in the terminal; returns the exit code (0 on ctrl+q)."""
+def user_keymap(keymap: str | None) -> dict[str, str]:
+    """The key bindings of a keymap file, or of the default one if it exists."""
     known = known_ids()
-    bindings: dict[str, str] = {}
     if keymap is not None:
-        bindings = load_keymap(keymap, known)
-    elif default_path().is_file():
-        bindings = load_keymap(default_path(), known)
-    app = make_app(layout, strategy, keymap=bindings)
+        return load_keymap(keymap, known)
+    if default_path().is_file():
+        return load_keymap(default_path(), known)
+    return {}
+
+
+def run_app(layout: Layout, strategy: str | None = None, keymap: str | None = None, *,
+            session: Session | None = None, bindings: dict[str, str] | None = None) -> int:
+    """Run the explorer in the terminal; returns the exit code (0 on ctrl+q).
+    ``bindings``: a keymap already read (else ``keymap``, or the default file)."""
+    if bindings is None:
+        bindings = user_keymap(keymap)
+    app = make_app(layout, strategy, keymap=bindings, session=session)
     result = app.run()
     if app.return_code not in (None, 0):
         return app.return_code

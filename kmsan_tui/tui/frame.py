@@ -27,7 +27,7 @@ from kmsan_tui.model.pages import PageView
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.model.strategies.base import VirtualLayout
 from kmsan_tui.model.vmstat import buddyinfo, pagetypeinfo
-from kmsan_tui.session import Session
+from kmsan_tui.session import Bookmark, GoTo, Session
 from kmsan_tui.tui.eventlog import EventLog
 
 METADATA_ROWS = 2000
@@ -121,6 +121,37 @@ class Basis:
     free: tuple[ZoneFree, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """Where the session is in its log, and where it lives on disk."""
+
+    position: int = 0  # log entries applied
+    log_len: int = 0  # log entries recorded
+    detour: int = 0  # boot steps past the position (a seek inside a long run)
+    file: str = ""  # the file it was opened from or saved to ("" before a save)
+    dirty: bool = False  # changed since then
+    branch: str = ""  # "branch of a.json at 12", when it is one
+    landmark: str = ""  # the bookmark note just before the position
+    goto: int | None = None  # the page a go-to just before the position showed
+    has_parent: bool = False  # a parent to compare with (in memory or beside the file)
+
+    @property
+    def replaying(self) -> bool:
+        """Inside the recording: the log goes on after the position."""
+        return self.position < self.log_len or self.detour > 0
+
+    @property
+    def label(self) -> str:
+        """`` · s.json* · ⏵ 12/40`` (nothing for a new session at the end of its log)."""
+        parts = []
+        if self.file or self.branch:
+            parts.append((self.file or "branch") + ("*" if self.dirty else ""))
+        if self.replaying:
+            extra = f"+{self.detour}" if self.detour else ""
+            parts.append(f"⏵ {self.position}{extra}/{self.log_len}")
+        return "".join(f" · {p}" for p in parts)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Frame:
     """Everything the explorer shows, for one state of the session."""
@@ -147,6 +178,7 @@ class Frame:
     note: str  # what produced the frame: "step", "undo", "switch to lazy", ...
     model_seconds: float  # time spent in the model for the command
     build_seconds: float  # time spent indexing for this frame
+    session: SessionInfo = SessionInfo()
 
     @property
     def nsteps(self) -> int:
@@ -169,7 +201,7 @@ class Frame:
     def status(self) -> str:
         """``step 14/31 · mem_init · eager · qemu-8g``"""
         return (f"step {self.step_index}/{self.nsteps} · {self.step_name} · {self.strategy} · "
-                f"{self.layout_name}")
+                f"{self.layout_name}{self.session.label}")
 
     def as_basis(self) -> Basis:
         return Basis(self.index, self.metrics, self.free)
@@ -201,7 +233,7 @@ def _steps(sim: Simulation, previous: Frame | None) -> tuple[StepInfo, ...]:
 def _frame(sim: Simulation, serial: int, *, previous: Frame | None, metrics: Metrics,
            index: MapIndex, free: tuple[ZoneFree, ...], series: tuple[ChartPoint, ...],
            before: Basis | None, strategy: str, seed: int, history_len: int, note: str,
-           model_seconds: float, t0: float) -> Frame:
+           model_seconds: float, t0: float, session: SessionInfo = SessionInfo()) -> Frame:
     """Read everything the widgets draw out of ``sim`` (worker thread)."""
     kmsan = sim.kmsan
     return Frame(
@@ -213,7 +245,7 @@ def _frame(sim: Simulation, serial: int, *, previous: Frame | None, metrics: Met
         lookup=SimulationLookup(sim), series=series, before=before,
         layout_name=sim.layout.name, strategy=strategy, seed=seed, history_len=history_len,
         can_undo=history_len > 0, note=note, model_seconds=model_seconds,
-        build_seconds=time.perf_counter() - t0)
+        build_seconds=time.perf_counter() - t0, session=session)
 
 
 def build_frame(session: Session, serial: int, *, note: str, before: Basis | None,
@@ -234,7 +266,30 @@ def build_frame(session: Session, serial: int, *, note: str, before: Basis | Non
                   index=MapIndex(sim, before.index if before else None), free=zone_free(sim),
                   series=series, before=before, strategy=session.strategy, seed=session.seed,
                   history_len=len(session.history), note=note, model_seconds=model_seconds,
-                  t0=t0)
+                  t0=t0, session=session_info(session))
+
+
+def session_info(session: Session) -> SessionInfo:
+    """The session's place in its log, for the status line and the seek keys."""
+    landmark = ""
+    goto = None
+    if session.position and not session.detour:
+        command = session.log[session.position - 1].command
+        if isinstance(command, Bookmark):
+            landmark = command.note
+        elif isinstance(command, GoTo):
+            goto = command.pfn
+    branch = ""
+    parent = session.parent
+    if parent is not None:
+        origin = parent.ref.file if parent.ref is not None else "an unsaved session"
+        branch = f"branch of {origin} at {parent.branch_point}"
+    saved = session.saved
+    return SessionInfo(position=session.position, log_len=len(session.log),
+                       detour=session.detour, file=saved.path.name if saved else "",
+                       dirty=session.dirty, branch=branch, landmark=landmark, goto=goto,
+                       has_parent=parent is not None and (parent.log is not None
+                                                          or parent.ref is not None))
 
 
 def frame_of_sim(sim: Simulation, serial: int, *, strategy: str, seed: int,

@@ -46,6 +46,14 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("l", "load_layout", "Layout", show=False, id="load_layout"),
     Binding("ctrl+s", "save_session", "Save session", show=False, id="save_session"),
     Binding("ctrl+o", "open_session", "Open session", show=False, id="open_session"),
+    Binding("right_curly_bracket", "seek_by(1)", "Next in the recording", show=False,
+            key_display="}", id="seek_next"),
+    Binding("left_curly_bracket", "seek_by(-1)", "Previous in the recording", show=False,
+            key_display="{", id="seek_prev"),
+    Binding("j", "seek", "Seek…", show=False, id="seek"),
+    Binding("B", "bookmark", "Bookmark", show=False, id="bookmark"),
+    Binding("P", "compare_parent", "Compare with the parent", show=False,
+            id="compare_parent"),
     Binding("s", "follow('shadow')", "→shadow", show=False, id="follow_shadow"),
     Binding("o", "follow('origin')", "→origin", show=False, id="follow_origin"),
     Binding("d", "follow('data')", "→data", show=False, id="follow_data"),
@@ -109,6 +117,7 @@ def load_keymap(path: str | Path, known: set[str]) -> dict[str, str]:
 def binding_groups() -> list[tuple[str, list[Binding]]]:
     """Every binding of the app, by where it applies (for ``?`` and keymap checks)."""
     from kmsan_tui.tui.screens.compare import CompareScreen
+    from kmsan_tui.tui.screens.confirm import ConfirmScreen
     from kmsan_tui.tui.widgets.frag_chart import FragChart
     from kmsan_tui.tui.widgets.free_lists import FreeLists
     from kmsan_tui.tui.widgets.kernel_log import KernelLog
@@ -125,6 +134,7 @@ def binding_groups() -> list[tuple[str, list[Binding]]]:
         ("fragmentation chart (focused)", own(FragChart)),
         ("kernel log (focused)", own(KernelLog)),
         ("comparison", own(CompareScreen)),
+        ("unsaved-changes dialog", own(ConfirmScreen)),
     ]
 
 

@@ -1,30 +1,47 @@
 """Session commands as the explorer runs them, off the UI thread (no Textual).
 
 The screen queues one command at a time into a thread worker that calls a
-``Runner`` method; each returns the ``Frame`` to show, and long commands (running to
-a step, a workload, a strategy switch) report progress and stop when ``cancel()``
-says so. Running to a step is a series of single steps, so "step back" after it
-goes back one boot step, the chart gets a point per step, and the screen can show
-the machine booting.
+``Runner`` method; each returns the ``Frame`` to show. Long commands (running to a
+step, a workload, a strategy switch, a seek, opening a file) iterate the session's
+generators (``Session.execute``, ``Session.seek``: the replay engine underneath),
+report progress, show intermediate frames, and stop when ``cancel()`` says so.
+
+Inside a recording (a session opened from a file, or after seeking back) ``u`` and
+``}``/``{`` move along the log; any other command follows the recording when it is
+the next recorded one and branches off it otherwise.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import Layout
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.model.simulation import Simulation
-from kmsan_tui.session import Command, Session
+from kmsan_tui.session import (
+    Back,
+    Command,
+    Outcome,
+    RunAll,
+    RunTo,
+    Session,
+    Step,
+    SwitchStrategy,
+    View,
+    Workload,
+    files,
+)
+from kmsan_tui.session.fileformat import Entry
+from kmsan_tui.session.replay import Config, Engine, Plan, Progress, Setup, State, Unit, finish
 from kmsan_tui.tui.frame import Basis, ChartPoint, Frame, build_frame, chart_point, frame_of_sim
 
 # While running several steps, show an intermediate frame at most this often.
 FRAME_INTERVAL = 0.15
 
-Progress = Callable[[int, int, str], None]  # (done, total, what)
+ProgressFn = Callable[[int, int, str], None]  # (done, total, what)
 Cancel = Callable[[], bool]
 OnFrame = Callable[[Frame], None]
 
@@ -42,43 +59,28 @@ def memory_fingerprint(sim: Simulation) -> str:
     return sim.memory_digest()
 
 
-def command_label(sim: Simulation, command: Command) -> str:
-    if command.kind == "workload":
-        return f"{command.workload}×{command.ops}"
-    return sim.steps[sim.current - 1] if sim.current else "start"
+def other_strategy_frame(setup: Setup, plan: Plan, strategy: str, serial: int) -> Frame:
+    """The same boot steps and workloads under another strategy, as a frame: the
+    comparison's right side. Built by a replay engine of its own (the worker thread
+    shares nothing with the explorer's), and private to the frame."""
+    config = plan.config.switched(SwitchStrategy(strategy))
+    state = finish(Engine(setup).reach(Plan(config, plan.path, plan.boot)))
+    return frame_of_sim(state.sim, serial, strategy=strategy, seed=setup.seed)
 
 
-def replay_with(session: Session, strategy: str | None = None, seed: int | None = None,
-                cancel: Cancel = _never,
-                progress: Progress | None = None) -> tuple[Session, list[ChartPoint]]:
-    """The session's commands re-run under another strategy or seed, with a chart point
-    after each. Session.switch() does the same re-simulation; going through apply()
-    keeps undo checkpoints, so "step back" still works after a switch."""
-    new = Session(session.layout, strategy or session.strategy,
-                  session.seed if seed is None else seed, dict(session.overrides))
-    points = [chart_point("start", new.sim.metrics())]
-    total = len(session.history)
-    for i, command in enumerate(session.history):
-        if cancel():
-            raise Cancelled("stopped: the switch did not finish")
-        new.apply(command)
-        points.append(chart_point(command_label(new.sim, command), new.sim.metrics()))
-        if progress is not None:
-            progress(i + 1, total, "re-simulating")
-    return new, points
-
-
-def other_strategy(session: Session, strategy: str) -> Simulation:
-    """The same commands under another strategy: the right side of the comparison."""
-    return Session(session.layout, strategy, session.seed,
-                   dict(session.overrides)).replay(list(session.history))
-
-
-def other_strategy_frame(session: Session, strategy: str, serial: int) -> Frame:
-    """The comparison's right side as a frame (worker thread): the simulation stays
-    private to it, so the comparison screen never holds one."""
-    return frame_of_sim(other_strategy(session, strategy), serial, strategy=strategy,
-                        seed=session.seed)
+def parent_frame(setup: Setup, initial: Config, plan: Plan, log: tuple[Entry, ...],
+                 serial: int) -> Frame:
+    """A branch's parent at the branch's boot step (the nearest state of the parent's
+    log to ``plan``), as a frame whose note names the parent's position."""
+    engine = Engine(setup)
+    plans = [Plan(initial)]
+    for entry in log:
+        plans.append(engine.plan_after(plans[-1], entry.command))
+    best = min(range(len(plans)), key=lambda p: (abs(plans[p].boot - plan.boot),
+                                                 abs(len(plans[p].path) - len(plan.path)), -p))
+    state = finish(engine.reach(plans[best]))
+    return frame_of_sim(state.sim, serial, strategy=state.plan.config.strategy,
+                        seed=setup.seed, note=f"parent at {best}/{len(log)}")
 
 
 class Runner:
@@ -88,40 +90,89 @@ class Runner:
         self.session = session
         self.serial = 0
         self.frame: Frame | None = None
-        self._series: list[ChartPoint] = []
+        self._points: dict[tuple[Config, tuple[Unit, ...]], ChartPoint] = {}
         self.last_step_seconds = 0.0
         """Model time of the last single step or step back (the next one's estimate)."""
 
     # ------------------------------------------------------------------ frames
 
-    def _record(self) -> Metrics:
-        """Append the chart point of the current state (one per command in history)."""
-        session = self.session
-        metrics = session.sim.metrics()
-        length = len(session.history)
-        label = command_label(session.sim, session.history[-1]) if session.history else "start"
-        self._series = self._series[:length] + [chart_point(label, metrics)]
-        return metrics
+    def _point(self, state: State, metrics: Metrics | None = None) -> ChartPoint:
+        key = (state.plan.config, state.plan.path)
+        point = self._points.get(key)
+        if point is None:
+            unit = state.plan.path[-1] if state.plan.path else None
+            label = (f"{unit.name}×{unit.ops}" if isinstance(unit, Workload)
+                     else state.sim.step_name if unit is not None else "start")
+            point = self._points[key] = chart_point(label, metrics or state.sim.metrics())
+        return point
 
-    def _emit(self, note: str, model_seconds: float, metrics: Metrics | None = None,
-              before: Basis | None = None, keep_before: bool = True) -> Frame:
-        if metrics is None:
-            metrics = self._record()
+    def _series(self, metrics: Metrics) -> tuple[ChartPoint, ...]:
+        """One chart point per unit of the current state, the start included."""
+        state = self.session.state
+        plan = state.plan
+        points = [self._point(state, metrics)]
+        engine = self.session.engine
+        for k in range(len(plan.path) - 1, -1, -1):
+            prefix = Plan(plan.config, plan.path[:k])
+            key = (plan.config, prefix.path)
+            if key not in self._points:
+                self._point(finish(engine.reach(prefix)))
+            points.append(self._points[key])
+        points.reverse()
+        return tuple(points)
+
+    def _emit(self, note: str, model_seconds: float, before: Basis | None = None,
+              keep_before: bool = True) -> Frame:
+        metrics = self.session.sim.metrics()
         if before is None and keep_before and self.frame is not None:
             before = self.frame.as_basis()
         self.serial += 1
         self.frame = build_frame(self.session, self.serial, note=note, before=before,
-                                 series=tuple(self._series), metrics=metrics,
+                                 series=self._series(metrics), metrics=metrics,
                                  model_seconds=model_seconds, previous=self.frame)
         return self.frame
 
     def start(self) -> Frame:
         """The first frame (no command ran in this explorer yet)."""
-        if not self._series:
-            _new, points = replay_with(self.session) if self.session.history else (
-                self.session, [chart_point("start", self.session.sim.metrics())])
-            self._series = points
         return self._emit("start", 0.0, keep_before=False)
+
+    def _drive(self, work: Generator[Progress, None, object], *, cancel: Cancel,
+               on_frame: OnFrame | None, progress: ProgressFn | None,
+               stopped: str | None) -> object:
+        """Iterate a session generator: progress, intermediate frames, cancelling.
+
+        On cancel the generator is closed (the session keeps what it says it keeps);
+        ``stopped`` is then raised as ``Cancelled``, or None to return quietly."""
+        last_emit = time.perf_counter()
+        while True:
+            if cancel():
+                work.close()
+                if stopped is not None:
+                    raise Cancelled(stopped)
+                return None
+            try:
+                step = next(work)
+            except StopIteration as stop:
+                return stop.value
+            if progress is not None:
+                progress(step.done, step.total, step.what)
+            if on_frame is not None and step.state is not None and \
+                    time.perf_counter() - last_emit > FRAME_INTERVAL:
+                on_frame(self._emit("running", 0.0))
+                last_emit = time.perf_counter()
+
+    def _command(self, command: Command, note: str, *, cancel: Cancel = _never,
+                 on_frame: OnFrame | None = None, progress: ProgressFn | None = None,
+                 stopped: str | None = None) -> Frame:
+        before = self.frame.as_basis() if self.frame is not None else None
+        t0 = time.perf_counter()
+        parent = self.session.parent
+        outcome = self._drive(self.session.execute(command), cancel=cancel, on_frame=on_frame,
+                              progress=progress, stopped=stopped)
+        seconds = time.perf_counter() - t0
+        if outcome is Outcome.BRANCHED and self.session.parent is not parent:
+            note = f"branched at {self.session.parent.branch_point}: " + note  # type: ignore[union-attr]
+        return self._emit(note, seconds, before=before)
 
     # ------------------------------------------------------------------ boot
 
@@ -129,63 +180,52 @@ class Runner:
         if self.session.sim.done:
             raise UserError("the boot has finished: run a workload (w) or step back (u)")
         t0 = time.perf_counter()
-        self.session.step()
-        self.last_step_seconds = time.perf_counter() - t0
-        return self._emit("step", self.last_step_seconds)
+        frame = self._command(Step(), "step")
+        self.last_step_seconds = time.perf_counter() - t0 - frame.build_seconds
+        return frame
 
     def undo(self) -> Frame:
+        """Step back: along the recording inside one, else a ``Back`` command."""
         t0 = time.perf_counter()
-        if not self.session.undo():
-            raise UserError("already at the start: nothing to step back to")
-        self.last_step_seconds = time.perf_counter() - t0
-        return self._emit("undo", self.last_step_seconds)
+        session = self.session
+        if not session.at_head:
+            frame = self.seek_by(-1)
+        else:
+            if not session.history:
+                raise UserError("already at the start: nothing to step back to")
+            frame = self._command(Back(), "undo")
+        self.last_step_seconds = time.perf_counter() - t0 - frame.build_seconds
+        return frame
 
     def run_to(self, index: int, *, cancel: Cancel = _never, on_frame: OnFrame | None = None,
-               progress: Progress | None = None) -> Frame:
-        """Run (or step back) until step ``index`` (0-based) is the last that ran."""
-        sim = self.session.sim
-        if not 0 <= index < len(sim.steps):
-            raise UserError(f"no step {index + 1}: the boot has {len(sim.steps)} steps")
-        target = index + 1
-        model = 0.0
-        before = self.frame.as_basis() if self.frame is not None else None
-        last_emit = time.perf_counter()
-        total = abs(target - self.session.sim.current)
-        done = 0
-        while self.session.sim.current != target:
-            if cancel():
-                break
-            t0 = time.perf_counter()
-            if self.session.sim.current < target:
-                self.session.step()
-            elif not self.session.undo():
-                break
-            self.last_step_seconds = time.perf_counter() - t0
-            model += self.last_step_seconds
-            metrics = self._record()
-            done += 1
-            if progress is not None:
-                progress(done, total, self.session.sim.steps[target - 1])
-            if on_frame is not None and time.perf_counter() - last_emit > FRAME_INTERVAL \
-                    and self.session.sim.current != target:
-                on_frame(self._emit("running", model, metrics))
-                last_emit = time.perf_counter()
-        return self._emit(f"run to {self.session.sim.steps[target - 1]}", model, before=before)
+               progress: ProgressFn | None = None) -> Frame:
+        """Run (or step back) until step ``index`` (0-based) is the last that ran; inside
+        a recording that stops there, seek to it instead."""
+        session = self.session
+        steps = session.steps
+        if not 0 <= index < len(steps):
+            raise UserError(f"no step {index + 1}: the boot has {len(steps)} steps")
+        if not session.at_head:
+            place = session.boot_state(index + 1)
+            if place is not None:
+                return self.seek(*place, cancel=cancel, progress=progress)
+        return self._command(RunTo(steps[index]), f"run to {steps[index]}", cancel=cancel,
+                             on_frame=on_frame, progress=progress)
 
-    def run_all(self, **kwargs: object) -> Frame:
-        return self.run_to(len(self.session.sim.steps) - 1, **kwargs)  # type: ignore[arg-type]
+    def run_all(self, *, cancel: Cancel = _never, on_frame: OnFrame | None = None,
+                progress: ProgressFn | None = None) -> Frame:
+        return self._command(RunAll(), "run to the end", cancel=cancel, on_frame=on_frame,
+                             progress=progress)
 
     def next_change(self, *, cancel: Cancel = _never) -> Frame:
         """Run to the next init call that changes memory (steps that only log are skipped)."""
-        sim = self.session.sim
-        if sim.done:
+        if self.session.sim.done:
             raise UserError("the boot has finished: run a workload (w) or step back (u)")
         before = self.frame.as_basis() if self.frame is not None else None
-        start = memory_fingerprint(sim)
+        start = memory_fingerprint(self.session.sim)
         t0 = time.perf_counter()
         while not self.session.sim.done and not cancel():
-            self.session.step()
-            self._record()
+            self.session.apply(Step())
             if memory_fingerprint(self.session.sim) != start:
                 break
         return self._emit("next init call", time.perf_counter() - t0, before=before)
@@ -193,43 +233,79 @@ class Runner:
     # ------------------------------------------------------------------ machine
 
     def switch(self, strategy: str, *, cancel: Cancel = _never,
-               progress: Progress | None = None) -> Frame:
-        """Re-simulate the same commands under ``strategy``: same step, same page."""
-        t0 = time.perf_counter()
-        new, points = replay_with(self.session, strategy=strategy, cancel=cancel,
-                                  progress=progress)
-        self.session, self._series = new, points
-        return self._emit(f"switch to {strategy}", time.perf_counter() - t0)
+               progress: ProgressFn | None = None) -> Frame:
+        """Re-simulate the same boot steps and workloads under ``strategy``."""
+        return self._command(SwitchStrategy(strategy), f"switch to {strategy}", cancel=cancel,
+                             progress=progress, stopped="stopped: the switch did not finish")
 
     def workload(self, name: str, ops: int, seed: int | None = None, *,
-                 cancel: Cancel = _never, progress: Progress | None = None) -> Frame:
+                 cancel: Cancel = _never, progress: ProgressFn | None = None) -> Frame:
         """Run a workload; a seed other than the session's gives the workload a
         generator of its own (recorded in the command, so saves replay it)."""
-        t0 = time.perf_counter()
         own_seed = seed if seed is not None and seed != self.session.seed else None
+        return self._command(Workload(name, ops, own_seed), f"workload {name}", cancel=cancel,
+                             progress=progress,
+                             stopped=f"stopped: workload {name} was cancelled; nothing ran")
 
-        def tick(done: int) -> None:
-            if cancel():
-                raise Cancelled(f"stopped: workload {name} was cancelled; nothing ran")
-            if progress is not None:
-                progress(done, ops, name)
+    def note(self, command: Command, text: str) -> Frame:
+        """A go-to or a bookmark, recorded in the log (no state changes)."""
+        self.session.apply(command)
+        return self._emit(text, 0.0)
 
-        self.session.run_workload(name, ops, progress=tick, seed=own_seed)
-        return self._emit(f"workload {name}", time.perf_counter() - t0)
+    # ------------------------------------------------------------------ the log
 
-    def load_layout(self, layout: Layout) -> Frame:
+    def seek(self, position: int, detour: int = 0, *, cancel: Cancel = _never,
+             progress: ProgressFn | None = None) -> Frame:
+        """Go to a place of the log (a position, and boot steps into the next entry)."""
+        before = self.frame.as_basis() if self.frame is not None else None
         t0 = time.perf_counter()
-        self.session.load_layout(layout)
-        self._series = []
+        self._drive(self.session.seek(position, detour), cancel=cancel, on_frame=None,
+                    progress=progress, stopped="stopped: the seek did not finish")
+        return self._emit(f"seek {position}", time.perf_counter() - t0, before=before)
+
+    def seek_by(self, delta: int) -> Frame:
+        """The next (+1) or previous (-1) entry of the log."""
+        session = self.session
+        if delta < 0:
+            if not session.position and not session.detour:
+                raise UserError("at the start of the session")
+            position = session.position if session.detour else session.position - 1
+        else:
+            if session.position >= len(session.log):
+                raise UserError("at the end of the session: nothing recorded after this")
+            position = session.position + 1
+        return self.seek(position)
+
+    def seek_text(self, text: str) -> Frame:
+        """Seek to a position number, ``step N``, a boot step or a bookmark."""
+        return self.seek(*self.session.find(text))
+
+    # ------------------------------------------------------------------ sessions
+
+    def load_layout(self, layout: Layout, text: str | None = None) -> Frame:
+        t0 = time.perf_counter()
+        old = self.session
+        self.session = Session(layout, old.strategy, old.seed, layout_source=text)
+        self._points.clear()
         return self._emit(f"layout {layout.name}", time.perf_counter() - t0, keep_before=False)
 
-    def open(self, path: str | Path) -> Frame:
+    def open(self, path: str | Path, *, progress: ProgressFn | None = None,
+             cancel: Cancel = _never) -> Frame:
         t0 = time.perf_counter()
-        session = Session.load(path)
+        session = self._drive(files.opening(path), cancel=cancel, on_frame=None,
+                              progress=progress, stopped="stopped: the session was not opened")
+        assert isinstance(session, Session)
         self.session = session
-        _new, self._series = replay_with(session)
+        self._points.clear()
         return self._emit(f"opened {path}", time.perf_counter() - t0, keep_before=False)
 
-    def save(self, path: str | Path) -> Path:
-        self.session.save(path)
-        return Path(path)
+    def adopt(self, session: Session) -> Frame:
+        """Show a session made elsewhere (the CLI's ``open``)."""
+        self.session = session
+        self._points.clear()
+        return self._emit("opened", 0.0, keep_before=False)
+
+    def save(self, path: str | Path, view: View | None = None) -> Frame:
+        """Save the session; the frame shows its file."""
+        files.save(self.session, path, view)
+        return self._emit(f"saved {path}", 0.0)

@@ -98,3 +98,90 @@ def test_model_imports_neither_textual_nor_rich() -> None:
     code = ("import sys, kmsan_tui.model, kmsan_tui.session, kmsan_tui.cli; "
             "sys.exit(any(m in sys.modules for m in ('textual', 'rich')))")
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+# ---------------------------------------------------------------------- sessions
+
+SAVES = sorted((Path(__file__).resolve().parents[2] / "saves").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", SAVES, ids=[p.name for p in SAVES])
+def test_every_shipped_session_replays_with_verify(capsys: pytest.CaptureFixture[str],
+                                                    path: Path) -> None:
+    code, out, err = run(capsys, "replay", "--verify", str(path))
+    assert code == 0, f"{err.strip()}\n(the model changed: run .venv/bin/python saves/regenerate.py)"
+    assert "verified" in out
+
+
+def test_there_are_at_least_three_shipped_stories() -> None:
+    assert len(SAVES) >= 3
+
+
+def _diverging(tmp_path: Path) -> Path:
+    from kmsan_tui.session.fileformat import file_digest
+
+    path = tmp_path / "s.json"
+    assert main(["run", "--layout", "tiny-64m", "--until", "mem_init", "--quiet",
+                 "--save", str(path)]) == 0
+    doc = json.loads(path.read_text())
+    doc["log"][5]["digest"] = "0" * 32
+    doc["digest"] = file_digest(doc)
+    path.write_text(json.dumps(doc))
+    return path
+
+
+def test_replay_verify_names_the_first_diverging_command_and_exits_1(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = _diverging(tmp_path)
+    capsys.readouterr()
+    code, _, err = run(capsys, "replay", "--verify", str(path))
+    assert code == 1
+    assert "log[5] (step)" in err and len(err.strip().splitlines()) == 1
+    code, out, err = run(capsys, "replay", str(path))  # without --verify: a warning
+    assert code == 0 and "log[5]" in err
+
+
+def test_run_save_then_replay_reaches_the_same_digest(capsys: pytest.CaptureFixture[str],
+                                                      tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    code, out, _ = run(capsys, "run", "--layout", "tiny-64m", "--workload", "thp", "--ops", "300",
+                       "--json", "--save", str(path))
+    assert code == 0
+    digest = json.loads(out)["digest"]
+    code, out, _ = run(capsys, "replay", "--verify", "--json", str(path))
+    assert code == 0 and json.loads(out)["digest"] == digest
+
+
+def test_run_save_checks_its_target_before_the_boot(capsys: pytest.CaptureFixture[str],
+                                                    tmp_path: Path) -> None:
+    code, out, err = run(capsys, "run", "--layout", "monster-16t", "--save", str(tmp_path))
+    assert code == 2 and out == ""  # refused before 16 TiB booted
+    assert "is a directory" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content", ["{\"format\": 2", "[]", "\xff"])
+def test_replay_of_a_bad_file_is_one_line_exit_2_without_traceback(tmp_path: Path,
+                                                                   content: str) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content.encode("latin-1"))
+    proc = subprocess.run([sys.executable, "-m", "kmsan_tui.cli", "replay", "--verify", str(bad)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert str(bad) in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_open_reads_the_file_before_taking_the_terminal(capsys: pytest.CaptureFixture[str],
+                                                        tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import kmsan_tui.tui.app as app
+
+    opened = []
+    monkeypatch.setattr(app, "run_app", lambda *a, **kw: opened.append(kw["session"]) or 0)
+    code, _, err = run(capsys, "open", str(tmp_path / "missing.json"))
+    assert code == 2 and "missing.json" in err and not opened
+    story = next(p for p in SAVES if p.name == "boot-tour.json")
+    code, _, err = run(capsys, "open", str(story), "--at", "memblock_free_all")
+    assert code == 0, err
+    assert opened[0].sim.step_name == "memblock_free_all"
+    code, _, err = run(capsys, "open", str(story), "--at", "no such place")
+    assert code == 2 and "no such place" in err

@@ -7,7 +7,8 @@ import time
 import pytest
 from textual.widgets import Label, OptionList
 
-from kmsan_tui.session import Session
+from kmsan_tui.model.events import Event
+from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.tui.runner import memory_fingerprint
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
@@ -149,13 +150,13 @@ async def test_space_autoplays_and_pauses() -> None:
 
 
 async def test_escape_stops_a_long_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = Session.step
+    original = Simulation.step
 
-    def slow_step(self: Session) -> None:
+    def slow_step(self: Simulation) -> list[Event]:
         time.sleep(0.2)
-        original(self)
+        return original(self)
 
-    monkeypatch.setattr(Session, "step", slow_step)
+    monkeypatch.setattr(Simulation, "step", slow_step)
     app = make_app(layout="qemu-2g")
     async with app.run_test(size=(120, 40)) as pilot:
         screen = explorer(app)
@@ -169,10 +170,10 @@ async def test_escape_stops_a_long_run(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_a_model_error_is_reported_and_the_explorer_goes_on(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(self: Session) -> None:
+    def broken(self: Simulation) -> None:
         raise RuntimeError("simulated bug")
 
-    monkeypatch.setattr(Session, "step", broken)
+    monkeypatch.setattr(Simulation, "step", broken)
     app = make_app()
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         screen = explorer(app)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, OptionList, Select
 
+from kmsan_tui.session import Workload
 from kmsan_tui.tui.screens.compare import CompareScreen
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
@@ -86,8 +87,7 @@ async def test_a_workload_runs_in_a_worker_with_progress() -> None:
         seen_progress = screen.query_one(StatusBar).progress is not None or not screen.busy
         await settle(pilot)
         history = screen.runner.session.history
-        assert history[-1].kind == "workload" and history[-1].workload == "fragmenter"
-        assert history[-1].ops == 30000
+        assert history[-1] == Workload("fragmenter", 30000)
         assert screen.runner.session.sim.counters.workload_ops == 30000
         assert seen_progress
         assert screen.frame.series[-1].label == "fragmenter×30000"

@@ -7,7 +7,7 @@ import pytest
 from kmsan_tui.model import load_layout
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.session import Session
+from kmsan_tui.session import Session, Workload
 from kmsan_tui.tui.runner import Cancelled, Runner, memory_fingerprint
 
 
@@ -87,7 +87,7 @@ def test_a_workload_with_another_seed_draws_from_its_own_generator() -> None:
     r.run_all()
     r.workload("pagecache", 2000, seed=7)
     assert r.session.seed == 0
-    assert r.session.history[-1].workload == "pagecache" and r.session.history[-1].seed == 7
+    assert r.session.history[-1] == Workload("pagecache", 2000, 7)
     other = runner()
     other.run_all()
     other.workload("pagecache", 2000, seed=8)

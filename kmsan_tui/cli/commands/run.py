@@ -15,7 +15,7 @@ from kmsan_tui.cli.common import (
     progress_bar,
 )
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
-from kmsan_tui.model.layout import load_layout
+from kmsan_tui.model.safeio import check_target
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.model.workloads import WORKLOADS
 
@@ -50,10 +50,14 @@ def zone_json(sim: Simulation) -> list[dict[str, Any]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from kmsan_tui.session import Command, Session
+    from kmsan_tui.session import Session, Step, Workload, files
+    from kmsan_tui.session.layoutdoc import read_layout
 
-    layout = load_layout(args.layout)
-    session = Session(layout, args.strategy or layout.kernel.strategy, args.seed, overrides(args))
+    if args.save:
+        check_target(args.save, "session")  # before the boot: a save that cannot be written
+    layout, layout_source = read_layout(args.layout)
+    session = Session(layout, args.strategy or layout.kernel.strategy, args.seed, overrides(args),
+                      checkpoints=False, layout_source=layout_source)
     sim = session.sim
     target = sim.index_of(args.until) if args.until else len(sim.steps) - 1
     problems: list[str] = []
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     while sim.current <= target:
         info = sim.step_info[sim.current]
         first = len(sim.events)
-        session.apply(Command("step"), checkpoint=False)
+        session.apply(Step())
         events = sim.events[first:]
         lines = [e.text for e in events if args.memblock_debug or e.kind != "memblock"]
         steps_out.append({"name": info.name, "source": info.source, "log": lines})
@@ -77,8 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if args.workload and not problems:
         update, stop = progress_bar(args.ops, f"{args.workload}")
         try:
-            session.apply(Command("workload", workload=args.workload, ops=args.ops), update,
-                          checkpoint=False)
+            session.apply(Workload(args.workload, args.ops), lambda p: update(p.done))
         finally:
             stop()
         if args.check:
@@ -86,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
         if show:
             print(sim.events[-1].text)
     if args.save:
-        session.save(args.save)
+        files.save(session, args.save)
     metrics = sim.metrics()
     if args.json:
         doc = {

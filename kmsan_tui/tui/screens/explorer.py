@@ -22,9 +22,11 @@ from textual.timer import Timer
 from textual.widgets import TabbedContent, TabPane
 
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import STRATEGIES, load_layout, shipped_layouts
+from kmsan_tui.model.layout import STRATEGIES, shipped_layouts
 from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.workloads import WORKLOADS
+from kmsan_tui.session import GoTo
+from kmsan_tui.session.layoutdoc import read_layout
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import parse_location
 from kmsan_tui.tui.frame import Frame
@@ -38,6 +40,7 @@ from kmsan_tui.tui.messages import (
 )
 from kmsan_tui.tui.runner import Runner
 from kmsan_tui.tui.screens.command_screen import CommandScreen
+from kmsan_tui.tui.screens.explorer_session import SessionActions
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
 from kmsan_tui.tui.screens.workload import WorkloadScreen
@@ -58,7 +61,7 @@ from kmsan_tui.tui.widgets.tutorial_panel import TutorialPanel
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
 
 
-class ExplorerScreen(CommandScreen):
+class ExplorerScreen(SessionActions, CommandScreen):
     """Boot a machine step by step and watch its memory."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(EXPLORER_BINDINGS)
@@ -85,7 +88,10 @@ class ExplorerScreen(CommandScreen):
         self._autoplay_timer: Timer | None = None
         frame = self.frame
         assert frame is not None
-        self.set_reactive(ExplorerScreen.cursor, self._initial_cursor(frame))
+        view = runner.session.view
+        cursor = view.cursor if view.cursor is not None else self._initial_cursor(frame)
+        self.set_reactive(ExplorerScreen.cursor, min(cursor, frame.index.span - 1))
+        self.set_reactive(ExplorerScreen.zoom, view.zoom)
         self.set_reactive(ExplorerScreen.reference,
                           frame.before.index if frame.before is not None else None)
 
@@ -128,6 +134,9 @@ class ExplorerScreen(CommandScreen):
 
     def on_mount(self) -> None:
         self.query_one(MemoryMap).focus()
+        if self.runner.session.view.tab:
+            self.call_after_refresh(self.restore_view, self.runner.session.view)
+        self.notify_orphan_autosaves()
         self.query_one("#inspector").border_title = "struct page"
         self.query_one("#timeline").border_title = "Boot timeline"
 
@@ -140,6 +149,17 @@ class ExplorerScreen(CommandScreen):
         span = frame.index.span
         if self.cursor >= span:
             self.cursor = span - 1
+        info = frame.session
+        if frame.note.startswith("seek"):
+            if info.goto is not None:
+                self.cursor = min(info.goto, span - 1)
+            if info.landmark:
+                self.notify(info.landmark, title="bookmark", timeout=8)
+        elif frame.note.startswith("branched"):
+            self.notify(f"{frame.note.partition(':')[0]}: a new branch of this session; the "
+                        f"comparison (c, then p) shows its parent; ctrl+s saves it", timeout=6)
+        elif frame.note.startswith("opened"):
+            self.session_opened(frame)
         self._update_tutorial()
 
     activity: reactive[str] = reactive("", repaint=False)
@@ -221,6 +241,9 @@ class ExplorerScreen(CommandScreen):
     def _autoplay_tick(self) -> None:
         if self.frame is None or not self.idle:
             return
+        if self.frame.session.replaying:
+            self.action_seek_by(1)  # play the recording
+            return
         if self.frame.done:
             self._stop_autoplay()
             self.notify("the boot has finished")
@@ -286,33 +309,16 @@ class ExplorerScreen(CommandScreen):
 
     def load_layout(self, name: str) -> None:
         try:
-            layout = load_layout(name)
+            layout, text = read_layout(name)
         except UserError as exc:
             self.notify(str(exc), severity="error")
             return
-        self._trail.clear()
-        self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout))
 
-    def action_save_session(self) -> None:
-        def chosen(path: str | None) -> None:
-            if path:
-                self.submit("saving", lambda: self._save(path))
+        def load() -> None:
+            self._trail.clear()
+            self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout, text))
 
-        self.app.push_screen(PromptScreen("Save session to", "session.json", "session.json"),
-                             chosen)
-
-    def _save(self, path: str) -> Frame:
-        saved = self.runner.save(path)
-        self.app.call_from_thread(self.notify, f"saved {saved}")
-        assert self.runner.frame is not None
-        return self.runner.frame
-
-    def action_open_session(self) -> None:
-        def chosen(path: str | None) -> None:
-            if path:
-                self.submit(f"opening {path}", lambda: self.runner.open(path))
-
-        self.app.push_screen(PromptScreen("Open session", "session.json"), chosen)
+        self.confirm_leave(f"loading {layout.name}", load)
 
     def action_screenshot(self, path: str | None = None) -> None:
         target = Path(path or f"kmsan-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg")
@@ -326,6 +332,18 @@ class ExplorerScreen(CommandScreen):
             self._did("compare")
             self.app.push_screen(CompareScreen(self.runner.session, self.frame, self.cursor,
                                                self.palette))
+
+    def action_compare_parent(self) -> None:
+        """The comparison of a branch with its parent at the same boot step."""
+        from kmsan_tui.tui.screens.compare import CompareScreen
+
+        if self.frame is not None:
+            if not self.frame.session.has_parent:
+                self.notify("this session is not a branch: seek back and give another command "
+                            "to make one", severity="warning")
+                return
+            self.app.push_screen(CompareScreen(self.runner.session, self.frame, self.cursor,
+                                               self.palette, other="parent"))
 
     # ------------------------------------------------------------------ navigation
 
@@ -389,6 +407,7 @@ class ExplorerScreen(CommandScreen):
         if location is not None:
             kind, value = location
             self.go_to_pfn(value if kind == "pfn" else value >> 12, remember=True)
+            self._record_goto()
             return
         wanted = text.strip().lower()
         steps = self.frame.step_names
@@ -400,8 +419,20 @@ class ExplorerScreen(CommandScreen):
                      f"n{zone.nid} {zone.name}".lower()}
             if wanted in names:
                 self.go_to_pfn(zone.start_pfn, remember=True)
+                self._record_goto()
                 return
+        if self.frame.session.log_len:
+            self.seek_text(text)  # a bookmark's note, or a position of the log
+            return
         self.notify(f"{text!r}: not a pfn, an address, a step or a zone", severity="warning")
+
+    def _record_goto(self) -> None:
+        """A go-to is a place worth showing whoever replays the session: it goes into the
+        log (at the end of it only: browsing a recording does not change it)."""
+        if self.frame is not None and not self.frame.session.replaying:
+            pfn = self.cursor
+            self.submit("go to", lambda: self.runner.note(GoTo(pfn), f"go to {pfn:#x}"),
+                        short=True)
 
     def action_focus_panel(self, panel: str) -> None:
         target = {"timeline": "#steps", "map": "#map", "inspector": "#inspector"}[panel]
