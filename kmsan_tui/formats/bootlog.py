@@ -17,10 +17,11 @@ from kmsan_tui.formats.snapshot import ZONE_TYPES, MachineView, RegionView, zone
 from kmsan_tui.model.constants import PAGE_SHIFT, PAGES_PER_SECTION, pfn_down, pfn_up
 from kmsan_tui.model.layout_types import E820Entry
 
-# arch/x86/include/asm/e820/types.h: the types the layout format names.
+# arch/x86/include/asm/e820/types.h: the types the layout format names; "persistent" is
+# E820_TYPE_PMEM (7, ACPI 6 NVDIMM), as the model prints it.
 E820_TYPE_NAMES = {"usable": "usable", "reserved": "reserved", "ACPI data": "ACPI data",
                    "ACPI NVS": "ACPI NVS", "unusable": "unusable",
-                   "persistent": "persistent (type 12)"}
+                   "persistent": "persistent (type 7)"}
 ISA_START, ISA_END = 0xA0000, 0x100000
 
 

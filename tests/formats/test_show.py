@@ -117,7 +117,7 @@ def test_e820_table_prints_like_e820__print_table() -> None:
     assert e820_table(table) == [
         "BIOS-e820: [mem 0x0000000000000000-0x000000000009fbff] usable",
         "BIOS-e820: [mem 0x00000000bffe0000-0x00000000bfffffff] ACPI data",
-        "BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] persistent (type 12)",
+        "BIOS-e820: [mem 0x0000000100000000-0x000000013fffffff] persistent (type 7)",
     ]
 
 
