@@ -186,7 +186,7 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
         if present:
             lines.append(f"{flag} = true  # {why}")
     if caps.cmdline and facts.cmdline:
-        lines.append(f"cmdline = {toml_string(_cmdline_for_model(facts.cmdline))}")
+        lines.append(f"cmdline = {toml_string(_cmdline_for_model(facts.cmdline, notes))}")
     if caps.nr_cpus and facts.nr_cpus_config and facts.nr_cpus_config >= (facts.cpus or 1):
         lines.append(f"nr_cpus = {facts.nr_cpus_config}  # setup_percpu: NR_CPUS")
     sizes = {end + 1 - start for start, end in facts.node_data.values()}
@@ -247,10 +247,19 @@ def _percpu_pages(static: int, reserved: int) -> int:
     return -(-(static + reserved + dynamic) // 4096)
 
 
-def _cmdline_for_model(cmdline: str) -> str:
-    """The command line as the layout may hold it (printable, at most 2047 characters)."""
-    clean = "".join(c for c in cmdline if c.isprintable())
-    return clean[:2047]
+def _cmdline_for_model(cmdline: str, notes: list[Note]) -> str:
+    """The command line as the layout may hold it: printable, at most 2047 characters
+    (COMMAND_LINE_SIZE), and numa=fake only in the numa=fake=N form the model emulates
+    (the nodes are written out anyway, from the log's "Faking node" lines)."""
+    words = []
+    for word in "".join(c for c in cmdline if c.isprintable()).split():
+        value = word.removeprefix("numa=fake=")
+        if word.startswith("numa=fake=") and not (value.isdigit() and 1 <= int(value) <= 64):
+            notes.append(Note("warning", f"{comment(word)}: the model emulates only numa=fake=N; "
+                                         "left out of kernel.cmdline (the nodes are in the layout)"))
+            continue
+        words.append(word)
+    return " ".join(words)[:2047]
 
 
 def _fit_image(facts: BootFacts, base: int, span: int, notes: list[Note]) -> int:
