@@ -353,7 +353,11 @@ def parse_document(doc: Any, source: str) -> SessionData:
                      "strategy", "options", "seed", "parent", "migrated", "log", "view",
                      "digest"})
     want = r.get(top, "digest", "", str)
-    if file_digest(top) != want:
+    try:
+        actual = file_digest(top)
+    except ValueError:  # 1e999 parses as inf, which is no JSON number
+        raise r.fail("", "a number out of range (not a JSON number)") from None
+    if actual != want:
         raise r.fail("digest", "does not match the content: the file was changed after it "
                                "was saved (or is damaged)")
     layout_name, layout_text = _layout(r, r.get(top, "layout", "", dict))

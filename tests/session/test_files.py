@@ -286,6 +286,8 @@ def _mutations() -> list[tuple[str, Any, str]]:
         ("not an object", ("text", lambda t: "[1, 2]"), "expected an object"),
         ("empty", ("text", lambda t: ""), "line 1"),
         ("NaN", ("text", lambda t: t.replace('"zoom": 4', '"zoom": NaN')), "NaN"),
+        ("overflowing number", ("text", lambda t: t.replace('"zoom": 4', '"zoom": 1e999')),
+         "a number out of range"),
         ("too deep", ("text", lambda t: "[" * 200 + "]" * 200), "nested"),
         ("parent is a path", doc_change(lambda d: d.update(
             parent={"file": "/etc/passwd", "digest": "x", "branch_point": 0})),
