@@ -178,6 +178,8 @@ def zone_lines(view: MachineView) -> list[str]:
             lines.append(f"  {name:<8} empty")
         else:
             lines.append(f"  {name:<8} [mem {lo << PAGE_SHIFT:#018x}-{(hi << PAGE_SHIFT) - 1:#018x}]")
+    if view.zone_device:  # ZONE_DEVICE: memory hotplugged by drivers, none at boot
+        lines.append(f"  {'Device':<8} empty")
     lines.append("Movable zone start for each node")
     lines.append("Early memory node ranges")
     for r in ranges:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kmsan_tui.formats.snapshot import ZONE_TYPES, MachineView
+from kmsan_tui.formats.snapshot import ZONE_DEVICE, ZONE_TYPES, MachineView
 from kmsan_tui.formats.table import Cell, Row, TableRow, format_table
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGE_SHIFT, PAGE_SIZE, PAGETYPEINFO_TYPES
 
@@ -43,7 +43,7 @@ def kmem_f(view: MachineView) -> str:
                          Cell("FREE", ">"), Cell("MEM_MAP", "^"), "START_PADDR", "START_PFN"),
                         group=1))
         node_cell: tuple[Cell | int | str, ...] = (z.nid,) if multi else ()
-        index = ZONE_TYPES.index(z.name)
+        index = (*ZONE_TYPES, ZONE_DEVICE).index(z.name)
         if z.spanned == 0:
             zero = Cell(0, "^")
             rows.append(Row((*node_cell, Cell(index, "^"), z.name, 0, 0, zero, zero, zero), group=1))
@@ -79,7 +79,7 @@ def kmem_f_json(view: MachineView) -> dict[str, Any]:
                 lists.append({"order": order, "size_kb": (PAGE_SIZE << order) // 1024,
                               "migrate": name, "blocks": counts[order],
                               "pages": counts[order] << order})
-        zones.append({"node": z.nid, "zone": ZONE_TYPES.index(z.name), "name": z.name,
+        zones.append({"node": z.nid, "zone": (*ZONE_TYPES, ZONE_DEVICE).index(z.name), "name": z.name,
                       "size": z.spanned, "free": z.nr_free,
                       "mem_map": mem_map(view, z.start_pfn) if z.spanned else 0,
                       "start_paddr": z.start_pfn << PAGE_SHIFT if z.spanned else 0,

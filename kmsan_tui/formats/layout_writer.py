@@ -39,6 +39,7 @@ class Capabilities:
     firmware: bool
     node_data_size: bool
     rwdata_offset: bool
+    zone_device: bool
 
     @classmethod
     def of_model(cls) -> Capabilities:
@@ -46,7 +47,8 @@ class Capabilities:
         image = {f.name for f in fields(layout_types.KernelImage)}
         layout = {f.name for f in fields(layout_types.Layout)}
         return cls("cmdline" in kernel, "nr_cpus" in kernel, "percpu_static" in image,
-                   "firmware" in layout, "node_data_size" in kernel, "rwdata_offset" in image)
+                   "firmware" in layout, "node_data_size" in kernel, "rwdata_offset" in image,
+                   "zone_device" in kernel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +191,8 @@ def _kernel(facts: BootFacts, profile: str, san: str, caps: Capabilities,
         lines.append(f"cmdline = {toml_string(_cmdline_for_model(facts.cmdline, notes))}")
     if caps.nr_cpus and facts.nr_cpus_config and facts.nr_cpus_config >= (facts.cpus or 1):
         lines.append(f"nr_cpus = {facts.nr_cpus_config}  # setup_percpu: NR_CPUS")
+    if caps.zone_device and "Device" in facts.zone_ranges:
+        lines.append("zone_device = true  # \"  Device   empty\" in Zone ranges: CONFIG_ZONE_DEVICE")
     sizes = {end + 1 - start for start, end in facts.node_data.values()}
     if caps.node_data_size and len(sizes) == 1:
         size = sizes.pop()

@@ -29,9 +29,10 @@ from kmsan_tui.model.layout_types import E820Entry
 from kmsan_tui.model.memblock_types import MAX_NUMNODES
 from kmsan_tui.model.simulation import Simulation
 
-# include/linux/mmzone.h: enum zone_type on x86_64 (no HIGHMEM; ZONE_DEVICE only with
-# CONFIG_ZONE_DEVICE, which the kernels of ../shared/data/procfs do not have).
+# include/linux/mmzone.h: enum zone_type on x86_64 (no HIGHMEM; ZONE_DEVICE last, only
+# with CONFIG_ZONE_DEVICE, which the kernels of ../shared/data/procfs do not have).
 ZONE_TYPES = ("DMA", "DMA32", "Normal", "Movable")
+ZONE_DEVICE = "Device"
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ class MachineView:
     memory_line: str | None  # the `Memory:` line, once the boot printed it
     kmsan_started: bool  # "Starting KernelMemorySanitizer" printed
     console: tuple[str, ...] = ()  # the model's own console lines (kind "log"), in order
+    zone_device: bool = False  # CONFIG_ZONE_DEVICE: every node has an (empty) Device zone
 
     def populated_zones(self) -> tuple[ZoneView, ...]:
         return tuple(z for z in self.zones if z.populated)
@@ -130,6 +132,8 @@ def view_of(sim: Simulation) -> MachineView:
     nodes = tuple(NodeView(n.nid, n.start, n.end, n.cpus, m.boot_state.node_data.get(n.nid))
                   for n in sim.layout.nodes)
     by_key = {(z.nid, z.name): z for z in m.zones}
+    zone_device = bool(getattr(sim.config, "zone_device", False))
+    types = ZONE_TYPES + ((ZONE_DEVICE,) if zone_device else ())
     max_pfn = m.max_pfn if memory else 0
     zones: list[ZoneView] = []
     for node in nodes:
@@ -140,7 +144,7 @@ def view_of(sim: Simulation) -> MachineView:
         if not pfns:
             continue
         node_start, node_end = pfns[0][0], pfns[-1][1]
-        for name in ZONE_TYPES:
+        for name in types:
             zone = by_key.get((node.nid, name))
             if zone is not None:
                 by_type = zone.nr_free_by_type()
@@ -172,7 +176,7 @@ def view_of(sim: Simulation) -> MachineView:
         nr_free_pages=sum(z.nr_free_pages for z in m.zones),
         percpu_pages=m.image.percpu_pages, cpus=sim.layout.cpus,
         memory_line=memory_line, kmsan_started=started,
-        console=tuple(e.text for e in sim.events if e.kind == "log"))
+        console=tuple(e.text for e in sim.events if e.kind == "log"), zone_device=zone_device)
 
 
 def phys(pfn: int) -> int:

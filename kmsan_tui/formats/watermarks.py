@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from math import isqrt
 
 from kmsan_tui.formats.kversion import prints
-from kmsan_tui.formats.snapshot import ZONE_TYPES, ZoneView
+from kmsan_tui.formats.snapshot import ZoneView
 
-# mm/page_alloc.c: sysctl_lowmem_reserve_ratio[] (DMA, DMA32, Normal, Movable).
-LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "Movable": 0}
+# mm/page_alloc.c: sysctl_lowmem_reserve_ratio[] (DMA, DMA32, Normal; Movable and
+# Device 0).
+LOWMEM_RESERVE_RATIO = {"DMA": 256, "DMA32": 256, "Normal": 32, "Movable": 0, "Device": 0}
 WATERMARK_SCALE_FACTOR = 10  # vm.watermark_scale_factor, in 1/10000 of managed pages
 SWAP_CLUSTER_MAX = 32
 
@@ -66,16 +67,22 @@ def zone_watermarks(zones: Sequence[ZoneView], profile: str) -> dict[tuple[int, 
     return out
 
 
+def _node_types(zones: Sequence[ZoneView], nid: int) -> list[ZoneView]:
+    """A node's zones in zone_type order (the view lists every type of the build)."""
+    return [z for z in zones if z.nid == nid]
+
+
 def _lowmem_reserve(zones: Sequence[ZoneView], zone: ZoneView) -> tuple[int, ...]:
     """setup_per_zone_lowmem_reserve(): for each higher zone j, the managed pages of the
-    zones above this one up to j, over this zone's ratio (0 for an empty zone)."""
-    ratio = LOWMEM_RESERVE_RATIO[zone.name]
-    i = ZONE_TYPES.index(zone.name)
-    node = {z.name: z.managed for z in zones if z.nid == zone.nid}
-    reserve = [0] * len(ZONE_TYPES)
+    zones above this one up to j, over this zone's ratio (0 for an empty zone); one
+    entry per zone type (MAX_NR_ZONES)."""
+    ratio = LOWMEM_RESERVE_RATIO.get(zone.name, 0)
+    node = _node_types(zones, zone.nid)
+    i = node.index(zone)
+    reserve = [0] * len(node)
     above = 0
-    for j in range(i + 1, len(ZONE_TYPES)):
-        above += node.get(ZONE_TYPES[j], 0)
+    for j in range(i + 1, len(node)):
+        above += node[j].managed
         reserve[j] = 0 if not ratio or not zone.managed else above // ratio
     return tuple(reserve)
 
@@ -86,7 +93,7 @@ def totalreserve_pages(zones: Sequence[ZoneView], marks: dict[tuple[int, str], W
     total = 0
     for z in zones:
         w = marks[(z.nid, z.name)]
-        i = ZONE_TYPES.index(z.name)
+        i = _node_types(zones, z.nid).index(z)
         total += min(z.managed, max(w.protection[i:], default=0) + w.high)
     return total
 
