@@ -28,6 +28,7 @@ from kmsan_tui.model.memblock import Memblock
 from kmsan_tui.model.metadata import MetaValue
 from kmsan_tui.model.metrics import Metrics, compute_metrics
 from kmsan_tui.model.pages import PageView, page_view
+from kmsan_tui.model.profiles import KernelProfile
 from kmsan_tui.model.strategies.base import MetadataStrategy, VirtualLayout
 from kmsan_tui.model.strategies.registry import make_strategy, strategy_info
 from kmsan_tui.model.workloads import iter_workload
@@ -183,6 +184,11 @@ class Simulation:
     @property
     def sanitizer(self) -> str:
         return self.config.sanitizer
+
+    @property
+    def profile(self) -> KernelProfile:
+        """The kernel profile booted: its release, step order and per-version rules."""
+        return self.machine.profile
 
     @property
     def kmsan_active(self) -> bool:
