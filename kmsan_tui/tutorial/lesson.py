@@ -39,6 +39,7 @@ class Start:
     sanitizer: str | None = None
     kernel: str | None = None
     until: str | None = None  # the last step run (None: before the first)
+    before: str | None = None  # or: every step before this one (kernel-independent)
     seed: int = 0
     session: str | None = None  # a saved session instead (relative to the lesson file)
 
@@ -118,7 +119,10 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None
 def _start(table: Any, where: str) -> Start:
     if not isinstance(table, dict):
         raise UserError(f"{where}: expected a table")
-    _check_keys(table, {"layout", "strategy", "sanitizer", "kernel", "until", "seed", "session"}, where)
+    _check_keys(table, {"layout", "strategy", "sanitizer", "kernel", "until", "before", "seed",
+                        "session"}, where)
+    if "until" in table and "before" in table:
+        raise UserError(f"{where}: give until or before, not both")
     seed = table.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 53:
         raise UserError(f"{where}: seed: expected an integer from 0 to 2**53-1")
@@ -126,7 +130,8 @@ def _start(table: Any, where: str) -> Start:
                  strategy=_string(table, "strategy", where, "eager"),
                  sanitizer=_optional(table, "sanitizer", where),
                  kernel=_optional(table, "kernel", where),
-                 until=_optional(table, "until", where), seed=seed,
+                 until=_optional(table, "until", where),
+                 before=_optional(table, "before", where), seed=seed,
                  session=_optional(table, "session", where))
 
 
@@ -224,4 +229,8 @@ def start_simulation(lesson: Lesson) -> Simulation:
                      sanitizer=start.sanitizer, kernel=start.kernel)
     if start.until:
         sim.run_to(start.until)
+    elif start.before:
+        target = sim.index_of(start.before)
+        while sim.current < target:
+            sim.step()
     return sim
