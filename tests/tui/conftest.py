@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from pathlib import Path
 
 import pytest
 from textual.geometry import Region
@@ -30,6 +31,16 @@ def make_app(layout: str = "qemu-8g", strategy: str = "eager", at: str | None = 
     if at is not None:
         runner.run_to(runner.session.sim.index_of(at))
     return KmsanApp(runner, keymap=keymap, flash_changes=False)
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Autosaves and saves of the explorer under test go to a directory of the test's own
+    (never the user's ~/.local/share, never the checkout's saves/)."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    monkeypatch.chdir(tmp_path)
+    return data
 
 
 def explorer(app: KmsanApp) -> ExplorerScreen:

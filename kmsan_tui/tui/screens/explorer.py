@@ -8,8 +8,6 @@ cursor, zoom and palette are view state: the screen keeps them and binds them to
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import ClassVar
 
 from textual import on
@@ -21,12 +19,8 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import TabbedContent, TabPane
 
-from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import STRATEGIES, shipped_layouts
 from kmsan_tui.model.mapindex import MapIndex
-from kmsan_tui.model.workloads import WORKLOADS
 from kmsan_tui.session import GoTo
-from kmsan_tui.session.layoutdoc import read_layout
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import parse_location
 from kmsan_tui.tui.frame import Frame
@@ -40,10 +34,10 @@ from kmsan_tui.tui.messages import (
 )
 from kmsan_tui.tui.runner import Runner
 from kmsan_tui.tui.screens.command_screen import CommandScreen
+from kmsan_tui.tui.screens.explorer_machine import MachineActions
 from kmsan_tui.tui.screens.explorer_session import SessionActions
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
-from kmsan_tui.tui.screens.workload import WorkloadScreen
 from kmsan_tui.tui.tutorial import TutorialState
 from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
 from kmsan_tui.tui.widgets.frag_chart import FragChart
@@ -61,7 +55,7 @@ from kmsan_tui.tui.widgets.tutorial_panel import TutorialPanel
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
 
 
-class ExplorerScreen(SessionActions, CommandScreen):
+class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
     """Boot a machine step by step and watch its memory."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(EXPLORER_BINDINGS)
@@ -262,88 +256,6 @@ class ExplorerScreen(SessionActions, CommandScreen):
             return
         self.stop_commands()
         self._stop_autoplay()
-
-    # ------------------------------------------------------------------ machine actions
-
-    def switch_strategy(self, strategy: str) -> None:
-        if self.frame is not None and strategy == self.frame.strategy:
-            self.notify(f"already {strategy}", timeout=1.5)
-            return
-        self.submit(f"switching to {strategy}", lambda: self.runner.switch(
-            strategy, cancel=self.cancelled, progress=self.on_progress))
-
-    def action_strategy(self, strategy: str) -> None:
-        self.switch_strategy(strategy)
-
-    def action_cycle_strategy(self) -> None:
-        if self.frame is not None:
-            i = STRATEGIES.index(self.frame.strategy) if self.frame.strategy in STRATEGIES else 0
-            self.switch_strategy(STRATEGIES[(i + 1) % len(STRATEGIES)])
-
-    def action_workload(self) -> None:
-        if self.frame is None:
-            return
-
-        def chosen(choice: tuple[str, int, int] | None) -> None:
-            if choice:
-                self.run_workload(*choice)
-
-        self.app.push_screen(WorkloadScreen(sorted(WORKLOADS), self.frame.seed), chosen)
-
-    def run_workload(self, name: str, ops: int, seed: int | None = None) -> None:
-        self.submit(f"workload {name}", lambda: self.runner.workload(
-            name, ops, seed, cancel=self.cancelled, progress=self.on_progress))
-
-    def action_load_layout(self) -> None:
-        options = [(name, name) for name in shipped_layouts()]
-        options.append(("", "a TOML file…"))
-
-        def chosen(name: str | None) -> None:
-            if name == "":
-                self.app.push_screen(PromptScreen("Layout file", "path/to/layout.toml"),
-                                     lambda path: self.load_layout(path) if path else None)
-            elif name:
-                self.load_layout(name)
-
-        self.app.push_screen(PickScreen("Load layout", options), chosen)
-
-    def load_layout(self, name: str) -> None:
-        try:
-            layout, text = read_layout(name)
-        except UserError as exc:
-            self.notify(str(exc), severity="error")
-            return
-
-        def load() -> None:
-            self._trail.clear()
-            self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout, text))
-
-        self.confirm_leave(f"loading {layout.name}", load)
-
-    def action_screenshot(self, path: str | None = None) -> None:
-        target = Path(path or f"kmsan-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg")
-        saved = self.app.save_screenshot(target.name, str(target.parent))
-        self.notify(f"screenshot saved to {saved}")
-
-    def action_compare(self) -> None:
-        from kmsan_tui.tui.screens.compare import CompareScreen
-
-        if self.frame is not None:
-            self._did("compare")
-            self.app.push_screen(CompareScreen(self.runner.session, self.frame, self.cursor,
-                                               self.palette))
-
-    def action_compare_parent(self) -> None:
-        """The comparison of a branch with its parent at the same boot step."""
-        from kmsan_tui.tui.screens.compare import CompareScreen
-
-        if self.frame is not None:
-            if not self.frame.session.has_parent:
-                self.notify("this session is not a branch: seek back and give another command "
-                            "to make one", severity="warning")
-                return
-            self.app.push_screen(CompareScreen(self.runner.session, self.frame, self.cursor,
-                                               self.palette, other="parent"))
 
     # ------------------------------------------------------------------ navigation
 

@@ -244,13 +244,15 @@ class SessionActions(CommandScreen):
     def action_seek(self) -> None:
         """j: a place in the recording: an entry, a boot step, a bookmark."""
         session = self.runner.session
-        options = [(f"{t.position}:{t.detour}", ("📌 " if t.kind == "bookmark" else "") + t.label)
-                   for t in session.seek_targets()]
-        here = f"{session.position}:{session.detour}"
+        targets = session.seek_targets()
+        options = [(f"{t.position}:{t.detour}:{i}", ("📌 " if t.kind == "bookmark" else "") + t.label)
+                   for i, t in enumerate(targets)]
+        here = next((value for (value, _), t in zip(options, targets, strict=True)
+                     if (t.position, t.detour) == (session.position, session.detour)), None)
 
         def chosen(value: str | None) -> None:
             if value:
-                position, _, detour = value.partition(":")
+                position, detour, _ = value.split(":")
                 self.submit("seeking", lambda: self.runner.seek(
                     int(position), int(detour), cancel=self.cancelled, progress=self.on_progress))
 
