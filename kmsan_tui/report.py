@@ -100,3 +100,15 @@ def compare_table(results: Sequence[tuple[str, Metrics]]) -> list[str]:
         lines += [f"{'':{len(name) + 2}}- {note}" for note in m.notes]
     lines.append("(* differs; definitions: docs/metrics.md)")
     return lines
+
+
+def definitions_table() -> str:
+    """The metrics table of docs/metrics.md, from ``METRICS`` (a test keeps the two
+    in step)."""
+    lines = ["| key | unit | label | definition |", "|---|---|---|---|"]
+    for group in GROUPS:
+        lines.append(f"| **{GROUPS[group]}** | | | |")
+        for d in METRICS:
+            if d.group == group:
+                lines.append(f"| `{d.name}` | {d.unit} | {d.label} | {d.definition} |")
+    return "\n".join(lines)

@@ -4,6 +4,9 @@ The layer is a ``BlockMap`` (an extent map) from pfn ranges to one of these valu
 *offsets*, not absolute pfns, so an extent split by a later assignment keeps its
 meaning (mm/kmsan/shadow.c: kmsan_setup_meta() links page i of a block to page i of
 its shadow and origin blocks).
+
+``MetaLedger`` is the strategies' running count of the pages behind these values, so
+the metrics never have to walk the map.
 """
 
 from __future__ import annotations

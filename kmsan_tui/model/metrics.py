@@ -92,7 +92,7 @@ METRICS: tuple[MetricDef, ...] = (
     _m("pg_reserved_pages", "PG_reserved", "pages", "kernel",
        "present - managed: struct pages still PG_reserved (metadata outside the buddy "
        "allocator included)"),
-    _m("memory_line_reserved_pages", "reserved, as the Memory line has it", "pages", "kernel",
+    _m("memory_line_reserved_pages", "Memory-line reserved", "pages", "kernel",
        "present - totalram_pages: the Memory: line's 'reserved' (printed there in KiB, x4)"),
     _m("memory_line", "the Memory line", "text", "kernel",
        "mem_init_print_info() as it would print now (available = free pages)"),
@@ -175,6 +175,8 @@ class Metrics:
     pg_reserved_pages: int
     memory_line_reserved_pages: int
     memory_line: str
+    pagetable_pages: int
+    bad_pages: int
     struct_page_size: int
     memmap_bytes: int
     page_ext_bytes: int
@@ -192,8 +194,6 @@ class Metrics:
     fits_5level: bool | None
     fits_4level_kaslr: bool | None
     fits_5level_kaslr: bool | None
-    pagetable_pages: int
-    bad_pages: int
     buddyinfo: tuple[int, ...]
     unusable_free_index: tuple[int, ...]  # thousandths, per order
     fragmentation_index: tuple[int, ...]  # thousandths, per order

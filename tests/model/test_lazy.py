@@ -155,3 +155,7 @@ def test_alloc_pages_exact_splits_the_metadata_like_the_data(ready: bool) -> Non
     tail = sim.page(shadow + 5)  # type: ignore[operator]
     assert tail.state is (PageState.FREE if ready else PageState.HELD_BACK)
     assert sim.check() == []
+    assert sim.free_pages(pfn + 1)  # one kept page, freed on its own later
+    assert sim.page(shadow + 1).state is (  # type: ignore[operator]
+        PageState.FREE if ready else PageState.HELD_BACK)
+    assert sim.check() == []

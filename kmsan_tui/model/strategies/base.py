@@ -170,12 +170,14 @@ class StrategyBase:
     def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
         """mm/page_alloc.c: free_page_is_bad() -> bad_page(): KMSAN's own pages are
         never freed by __free_pages(); only kmsan_free_page() gives them back."""
+        if not self.ledger.in_buddy:
+            return None  # no KMSAN page is an allocated block: nothing to look up
         ext = m.kmsan.get(pfn)
         if ext is not None and isinstance(ext[2], MetaBacking | FixedBacking):
             value = ext[2]
             return (f"KMSAN {value.role.value} page ({value.owner}): freed only with the data "
                     "it describes")
-        owner = m.owners.get(pfn)
+        owner = m.owners.get(pfn) if self.ledger.buddy_pt else None
         if owner is not None and owner[2] == KMSAN_PT_OWNER:
             return "page table of the KMSAN shadow map: never freed"
         return None
@@ -229,6 +231,8 @@ class StrategyBase:
 
     def unmark_blind(self, m: Machine, pfn: int, order: int) -> bool:
         """Forget the blind-spot records of a block being freed; True when it had any."""
+        if not self.ledger.blind:
+            return False  # nothing is blind: no lookup on the free path
         ext = m.kmsan.get(pfn)
         if ext is None or not isinstance(ext[2], Blind):
             return False

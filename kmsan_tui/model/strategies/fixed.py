@@ -85,6 +85,7 @@ class FixedStrategy(StrategyBase):
         self.pt: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self.pd: tuple[dict[int, int], dict[int, int]] = ({}, {})
         self.panicked = 0  # pmap_san_enter_alloc_4k() failures
+        self.heads: set[int] = set()  # every buddy block the shadow map took
 
     def mode(self) -> str:
         return f"backing {self.backing}"
@@ -148,7 +149,17 @@ class FixedStrategy(StrategyBase):
     def _alloc(self, m: Machine, order: int, nid: int) -> int | None:
         # VM_ALLOC_INTERRUPT | VM_ALLOC_WIRED | VM_ALLOC_ZERO, no object: unmovable;
         # an interrupt-class allocation may take the last free page.
-        return alloc_pages_reserve(m, order, MigrateType.UNMOVABLE, nid, _no_reserve)
+        pfn = alloc_pages_reserve(m, order, MigrateType.UNMOVABLE, nid, _no_reserve)
+        if pfn is not None:
+            self.heads.add(pfn)
+        return pfn
+
+    def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
+        """Shadow-map pages are wired and never freed (pmap_san_enter() only grows)."""
+        if pfn in self.heads:
+            what = "page table" if m.owners.get(pfn) is not None else "shadow/origin page"
+            return f"KMSAN {what} of the fixed shadow map ({OWNER}): never freed"
+        return None
 
     def _enter_slot(self, m: Machine, k: int, role: MetaRole, g: int, lo: int, hi: int,
                     nid: int) -> bool:
@@ -241,6 +252,18 @@ class FixedStrategy(StrategyBase):
         if self.backing == "boot":
             return []
         problems = []
+        # The tables and the KMSAN map agree on what backs what.
+        for k in (0, 1):
+            entries = [(block, g << PDE_SHIFT, PDE_SHIFT) for g, block in self.big[k].items()]
+            entries += [(page, data, 0) for pages in self.small[k].values()
+                        for data, page in pages.items()]
+            for meta, data, order in entries:
+                ext = m.kmsan.get(meta)
+                want = FixedBacking(ROLES[k], data - meta, OWNER)
+                if ext is None or ext[2] != want or ext[0] != meta or ext[1] != meta + (1 << order):
+                    problems.append(f"fixed: {ROLES[k].value} page {meta:#x} of pfn {data:#x} "
+                                    "is not in the KMSAN map as such")
+
         for zone in m.zones:
             for pfn, order, _mt in zone.allocated_blocks():
                 ext = m.kmsan.get(pfn)

@@ -50,6 +50,7 @@ from kmsan_tui.model.strategies.base import (
 
 OWNER = "kmsan_alloc_page"
 LEAKED = "kmsan_free_page before kmsan_ready (leaked)"
+UNSPLIT = "kmsan_alloc_page (metadata not split: kmsan_split_page before kmsan_ready)"
 # GFP_ATOMIC without __GFP_MOVABLE or __GFP_RECLAIMABLE: gfp_migratetype() is UNMOVABLE.
 META_MIGRATETYPE = MigrateType.UNMOVABLE
 
@@ -184,29 +185,33 @@ class LazyStrategy(StrategyBase):
         if ext is None:
             return
         value = ext[2]
-        if isinstance(value, Blind):
-            self.unmark_blind(m, pfn, order)
-            return
-        if not isinstance(value, MetaLink) or value.owner != OWNER:
-            return
-        shadow, origin = value.resolve(pfn)
-        size = 1 << order
-        m.kmsan.remove_block(pfn, order)
-        for block, role in ((shadow, MetaRole.SHADOW), (origin, MetaRole.ORIGIN)):
-            zone = m.zone_of(block)
-            whole = zone is not None and (got := zone.allocated_block(block)) is not None \
-                and got[0] == block and got[1] == order
-            if self.ready and whole:
-                assert zone is not None
-                zone.free_pages(block, order)
-                m.kmsan.remove_block(block, order)
-                self.ledger.buddy_meta -= size
+        if type(value) is MetaLink and value.owner == OWNER:
+            size = 1 << order
+            m.kmsan.remove_block(pfn, order)
+            shadow, origin = pfn + value.shadow_delta, pfn + value.origin_delta
+            if self.ready:
+                for block in (shadow, origin):
+                    zone = m.zone_of(block)
+                    assert zone is not None
+                    zone.free_pages(block, order)
+                    m.kmsan.remove_block(block, order)
+                self.ledger.buddy_meta -= 2 * size
             else:
-                # Before kmsan_ready only the pointers are cleared (or the metadata is
-                # part of a larger block): the pages stay allocated and back nothing.
-                m.kmsan.assign(block, block + size, MetaBacking(role, None, LEAKED))
-                self.ledger.buddy_meta -= size
-                self.ledger.buddy_held += size
+                # Before kmsan_ready only the pointers are cleared: the metadata stays
+                # allocated and backs nothing.
+                self._leak(m, shadow, origin, size)
+        elif isinstance(value, Blind):
+            self.unmark_blind(m, pfn, order)
+        elif isinstance(value, MetaLink) and value.owner == UNSPLIT:
+            m.kmsan.remove_block(pfn, order)
+            shadow, origin = value.resolve(pfn)
+            self._leak(m, shadow, origin, 1 << order)
+
+    def _leak(self, m: Machine, shadow: int, origin: int, size: int) -> None:
+        for block, role in ((shadow, MetaRole.SHADOW), (origin, MetaRole.ORIGIN)):
+            m.kmsan.assign(block, block + size, MetaBacking(role, None, LEAKED))
+        self.ledger.buddy_meta -= 2 * size
+        self.ledger.buddy_held += 2 * size
 
     def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         """make_alloc_exact(): kmsan_split_page() splits shadow and origin like the
@@ -225,6 +230,10 @@ class LazyStrategy(StrategyBase):
             return
         shadow, origin = value.resolve(pfn)
         m.kmsan.remove(pfn + keep, pfn + size)
+        if not self.ready:
+            # The kept pages point into metadata blocks that were not split: freeing
+            # one later cannot give back a piece of them (it leaks, as above).
+            m.kmsan.assign(pfn, pfn + keep, MetaLink(shadow - pfn, origin - pfn, UNSPLIT))
         tail = size - keep
         for block, role in ((shadow, MetaRole.SHADOW), (origin, MetaRole.ORIGIN)):
             zone = m.zone_of(block)
