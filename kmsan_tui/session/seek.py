@@ -36,6 +36,23 @@ def _through(before: Plan, after: Plan, boot: int) -> bool:
     return after.path[:n] == before.path and all(isinstance(u, Step) for u in after.path[n:])
 
 
+def next_boot_step(plans: Sequence[Plan], position: int, detour: int) -> tuple[int, int] | None:
+    """Where the recording is one boot step after (position, detour), when its next entry
+    is a forward run of boot steps (a step, a run to a later step): the place to follow
+    it to rather than branch off it. None otherwise."""
+    if position + 1 >= len(plans):
+        return None
+    here, after = plans[position], plans[position + 1]
+    boot = here.boot + detour + 1
+    if _through(here, after, boot):
+        return position, boot - here.boot
+    n = len(here.path)
+    if after.config == here.config and after.boot == boot and after.path[:n] == here.path \
+            and all(isinstance(u, Step) for u in after.path[n:]):
+        return position + 1, 0
+    return None
+
+
 def boot_state(plans: Sequence[Plan], boot: int, near: int = 0) -> tuple[int, int] | None:
     """(position, detour) of a state right after boot step number ``boot`` (1-based),
     the first at or after position ``near``, else the last before it."""

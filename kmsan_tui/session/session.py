@@ -314,6 +314,10 @@ class Session:
         bookmark's note (the nearest at or after the current position)."""
         return seeking.resolve(text, self.log, self.plans, self.steps, self.position)
 
+    def next_boot_step(self) -> tuple[int, int] | None:
+        """Where the recording goes one boot step from here, if that is what it does next."""
+        return seeking.next_boot_step(self.plans, self.position, self.detour)
+
     def boot_state(self, boot: int) -> tuple[int, int] | None:
         """The recording's state right after boot step number ``boot``, if it has one."""
         return seeking.boot_state(self.plans, boot, self.position)

@@ -82,7 +82,7 @@ class KmsanApp(App[int]):
         if explorer is None or isinstance(self.screen, ConfirmScreen):
             self._quit()
         else:
-            explorer.confirm_leave("quitting", self._quit)
+            explorer.confirm_leave("quitting", self._quit, "quit")
 
     def _quit(self) -> None:
         remove_autosave()  # a normal exit: nothing to recover

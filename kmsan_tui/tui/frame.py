@@ -134,6 +134,7 @@ class SessionInfo:
     landmark: str = ""  # the bookmark note just before the position
     goto: int | None = None  # the page a go-to just before the position showed
     has_parent: bool = False  # a parent to compare with (in memory or beside the file)
+    bookmarks: tuple[tuple[int, str], ...] = ()  # (position after it, note), in log order
 
     @property
     def replaying(self) -> bool:
@@ -142,13 +143,13 @@ class SessionInfo:
 
     @property
     def label(self) -> str:
-        """`` · s.json* · ⏵ 12/40`` (nothing for a new session at the end of its log)."""
+        """`` · s.json* · ▶ replay 12/40`` (nothing for a new session at the end of its log)."""
         parts = []
         if self.file or self.branch:
             parts.append((self.file or "branch") + ("*" if self.dirty else ""))
         if self.replaying:
             extra = f"+{self.detour}" if self.detour else ""
-            parts.append(f"⏵ {self.position}{extra}/{self.log_len}")
+            parts.append(f"▶ replay {self.position}{extra}/{self.log_len}")
         return "".join(f" · {p}" for p in parts)
 
 
@@ -289,7 +290,9 @@ def session_info(session: Session) -> SessionInfo:
                        detour=session.detour, file=saved.path.name if saved else "",
                        dirty=session.dirty, branch=branch, landmark=landmark, goto=goto,
                        has_parent=parent is not None and (parent.log is not None
-                                                          or parent.ref is not None))
+                                                          or parent.ref is not None),
+                       bookmarks=tuple((i + 1, e.command.note) for i, e in enumerate(session.log)
+                                       if isinstance(e.command, Bookmark)))
 
 
 def frame_of_sim(sim: Simulation, serial: int, *, strategy: str, seed: int,

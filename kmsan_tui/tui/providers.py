@@ -1,9 +1,9 @@
 """The command palette (ctrl+p): every explorer action, and places to go.
 
 Besides the key-bound actions it offers a command per boot step (run to it), per
-zone (go to its first page), per shipped layout, per strategy, workload and map
-palette; typing a pfn or an address (``0x1234``, ``phys 0x40000000``, ``4G``) offers
-to go there.
+zone (go to its first page), per bookmark of the session (seek to it), per shipped
+layout, per strategy, workload and map palette, and "Save session as…"; typing a
+pfn or an address (``0x1234``, ``phys 0x40000000``, ``4G``) offers to go there.
 """
 
 from __future__ import annotations
@@ -66,6 +66,11 @@ class ExplorerCommands(Provider):
         for name, spec in WORKLOADS.items():
             yield (f"Run workload: {name} (20000 operations)",
                    partial(screen.run_workload, name, 20000), spec.description)
+        for position, note in frame.session.bookmarks:
+            yield (f"Seek to bookmark: {note[:70]}", partial(screen.seek_text, str(position)),
+                   f"entry {position} of the session")
+        yield ("Save session as…", screen.action_save_session_as,
+               "a new file (ctrl+s saves to the current one)")
         for palette in PALETTES:
             yield (f"Map colours: {palette}", partial(screen.set_palette, palette),
                    "colour-blind safe (default)" if palette == "okabe-ito" else "")

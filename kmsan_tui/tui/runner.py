@@ -180,7 +180,9 @@ class Runner:
         if self.session.sim.done:
             raise UserError("the boot has finished: run a workload (w) or step back (u)")
         t0 = time.perf_counter()
-        frame = self._command(Step(), "step")
+        place = None if self.session.at_head else self.session.next_boot_step()
+        # Inside a recording that steps on from here: follow it, one boot step.
+        frame = self.seek(*place) if place else self._command(Step(), "step")
         self.last_step_seconds = time.perf_counter() - t0 - frame.build_seconds
         return frame
 
@@ -188,7 +190,9 @@ class Runner:
         """Step back: along the recording inside one, else a ``Back`` command."""
         t0 = time.perf_counter()
         session = self.session
-        if not session.at_head:
+        if session.detour:  # inside a run: one boot step back along it
+            frame = self.seek(session.position, session.detour - 1)
+        elif not session.at_head:
             frame = self.seek_by(-1)
         else:
             if not session.history:

@@ -261,3 +261,15 @@ def test_plans_fold_without_simulating() -> None:
         plan = engine.plan_after(plan, command)
     assert plan.boot == engine.steps(plan.config).index("sparse_init") + 1
     assert all(isinstance(u, Step) for u in plan.path)
+
+
+def test_the_next_boot_step_follows_a_recorded_run() -> None:
+    s = session()
+    s.run_to("mem_init")
+    s.apply(Workload("slab", 50))
+    s.seek_now(0, 3)
+    assert s.next_boot_step() == (0, 4)
+    s.seek_now(*s.find("step " + str(s.steps.index("mem_init"))))
+    assert s.next_boot_step() == (1, 0)
+    s.seek_now(1)
+    assert s.next_boot_step() is None  # a workload comes next: a step would branch

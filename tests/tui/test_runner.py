@@ -92,3 +92,13 @@ def test_a_workload_with_another_seed_draws_from_its_own_generator() -> None:
     other.run_all()
     other.workload("pagecache", 2000, seed=8)
     assert other.session.sim.digest() != r.session.sim.digest()
+
+
+def test_inside_a_recorded_run_n_and_u_move_one_boot_step_along_it() -> None:
+    r = runner()
+    r.run_all()
+    r.seek(*r.session.find("mem_init"))
+    at = r.frame.step_index
+    assert r.step().step_index == at + 1 and r.session.detour
+    assert r.undo().step_index == at and r.undo().step_index == at - 1
+    assert len(r.session.log) == 1 and r.session.parent is None

@@ -162,7 +162,7 @@ async def test_a_recording_plays_and_seeks_entry_by_entry(tmp_path: Path) -> Non
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
         screen = explorer(app)
-        assert screen.frame.session.replaying and "⏵ 0/4" in screen.frame.status
+        assert screen.frame.session.replaying and "▶ replay 0/4" in screen.frame.status
         await pilot.press("right_curly_bracket")
         await settle(pilot)
         assert screen.frame.step_name == "mem_init"
@@ -296,3 +296,17 @@ async def test_the_autosave_keeps_unsaved_work(private_data_dir: Path,
         assert files.load(saved).log[0].command == RunTo("mem_init")
         await pilot.press("ctrl+q", "d")
     assert not list(autosaves.iterdir())  # a normal exit leaves none behind
+
+
+async def test_the_palette_seeks_to_a_bookmark(tmp_path: Path) -> None:
+    app = opened(recorded(tmp_path))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"bookmark look here")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        frame = explorer(app).frame
+        assert frame.session.position == 2 and frame.session.landmark == "mem_init: look here"

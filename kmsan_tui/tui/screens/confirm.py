@@ -26,7 +26,7 @@ class ConfirmScreen(ModalScreen[str | None]):
         width: 64; max-width: 95%; height: auto;
         border: thick $warning; background: $surface; padding: 0 1;
     }
-    ConfirmScreen #question { margin: 1 0; }
+    ConfirmScreen #question { margin: 1 0; width: 100%; }
     ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
     ConfirmScreen Button { margin-left: 1; }
     """

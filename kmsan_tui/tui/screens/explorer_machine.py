@@ -31,7 +31,8 @@ class MachineActions(CommandScreen):
     if TYPE_CHECKING:  # provided by the explorer and SessionActions
         def _did(self, what: str) -> None: ...
 
-        def confirm_leave(self, what: str, then: Callable[[], None]) -> None: ...
+        def confirm_leave(self, what: str, then: Callable[[], None],
+                          verb: str = "go on") -> None: ...
 
     def switch_strategy(self, strategy: str) -> None:
         if self.frame is not None and strategy == self.frame.strategy:
@@ -86,7 +87,7 @@ class MachineActions(CommandScreen):
             self._trail.clear()
             self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout, text))
 
-        self.confirm_leave(f"loading {layout.name}", load)
+        self.confirm_leave(f"loading {layout.name}", load, "load")
 
     def action_screenshot(self, path: str | None = None) -> None:
         target = Path(path or f"kmsan-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg")

@@ -131,8 +131,9 @@ class SessionActions(CommandScreen):
 
     # ------------------------------------------------------------------ leaving
 
-    def confirm_leave(self, what: str, then: Callable[[], None]) -> None:
-        """Run ``then`` now, or after asking when there is unsaved work."""
+    def confirm_leave(self, what: str, then: Callable[[], None], verb: str = "go on") -> None:
+        """Run ``then`` now, or after asking when there is unsaved work (``what``: "before
+        quitting"; ``verb``: the discard button's "Discard and quit")."""
         if not unsaved_work(self.runner.session):
             then()
             return
@@ -149,7 +150,7 @@ class SessionActions(CommandScreen):
 
         self.app.push_screen(ConfirmScreen(
             "Unsaved session", f"This session has changes that are not saved. Save them "
-                               f"before {what}?", discard=f"Discard and {what.split()[0]}"),
+                               f"before {what}?", discard=f"Discard and {verb}"),
             chosen)
 
     def _save_then(self, then: Callable[[], None]) -> None:
@@ -174,7 +175,7 @@ class SessionActions(CommandScreen):
 
             self.app.push_screen(open_session_screen(), chosen)
 
-        self.confirm_leave("opening another session", pick)
+        self.confirm_leave("opening another session", pick, "open")
 
     def open_session(self, path: str | Path) -> None:
         self.submit(f"opening {Path(path).name}", lambda: self.runner.open(
