@@ -23,12 +23,12 @@ class ConfirmScreen(ModalScreen[str | None]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {
-        width: 64; max-width: 95%; height: auto;
+        width: 76; max-width: 95%; height: auto;
         border: thick $warning; background: $surface; padding: 0 1;
     }
     ConfirmScreen #question { margin: 1 0; width: 100%; }
-    ConfirmScreen Horizontal { height: auto; align-horizontal: right; }
-    ConfirmScreen Button { margin-left: 1; }
+    ConfirmScreen Horizontal { height: auto; width: 100%; }
+    ConfirmScreen Button { width: 1fr; margin: 0 1 0 0; }
     """
 
     def __init__(self, title: str, question: str, *, discard: str = "Discard") -> None:
