@@ -110,7 +110,7 @@ def test_every_shipped_session_replays_with_verify(capsys: pytest.CaptureFixture
                                                     path: Path) -> None:
     code, out, err = run(capsys, "replay", "--verify", str(path))
     assert code == 0, f"{err.strip()}\n(the model changed: run .venv/bin/python saves/regenerate.py)"
-    assert "verified" in out
+    assert "verified" in out and "Memory: " in out  # the summary of the end of the session
 
 
 def test_there_are_at_least_three_shipped_stories() -> None:

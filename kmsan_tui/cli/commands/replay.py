@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     except DivergenceError as exc:
         print(f"kmsan-tui: diverges: {exc}", file=sys.stderr)
         return EXIT_BUG
+    session.seek_now(len(session.log))  # the end of the log, wherever the file was viewed
     sim = session.sim
     states = sum(1 for e in session.log if e.digest is not None)
     if args.json:
