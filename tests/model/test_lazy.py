@@ -163,8 +163,9 @@ def test_alloc_pages_exact_splits_the_metadata_like_the_data(ready: bool) -> Non
 
 def test_vmap_areas_made_before_page_ext_init_are_counted_for_repair() -> None:
     # v6.1 runs page_ext_init() late, from kernel_init_freeable(): vmalloc has been in
-    # use for a while, and every area mapped so far needs its shadow remapped.
-    sim = Simulation("qemu-8g", "lazy", lazy_activation="page_ext_init", kernel="v6.1")
+    # use for a while (on two nodes vfs_caches_init() vmallocs its hash tables), and
+    # every area mapped so far needs its shadow remapped.
+    sim = Simulation("numa-2x32g", "lazy", lazy_activation="page_ext_init", kernel="v6.1")
     sim.run_to("page_ext_init")
     assert sim.counters.vmap_areas > 0
     assert sim.metrics().vmap_repairs == sim.counters.vmap_areas
