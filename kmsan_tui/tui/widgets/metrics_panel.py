@@ -57,8 +57,9 @@ def format_delta(value: object, was: object, kind: str) -> Text:
 
 
 def metrics_table(metrics: Metrics, before: Metrics | None) -> Table:
+    caption = "\n".join((metrics.memory_line, *(f"· {note}" for note in metrics.notes)))
     table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold",
-                  caption=metrics.memory_line, caption_justify="left")
+                  caption=caption, caption_justify="left")
     table.add_column("metric", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("Δ last", justify="right", no_wrap=True)
@@ -73,8 +74,6 @@ def metrics_table(metrics: Metrics, before: Metrics | None) -> Table:
         delta = format_delta(value, getattr(before, key), kind) if before is not None else ""
         style = "bold red" if key in BAD and value else ""
         table.add_row(f" {label}", Text(format_value(value, kind), style=style), delta)
-    for note in metrics.notes:
-        table.add_row(Text(f" · {note}", style="dim"), "", "")
     return table
 
 
