@@ -43,6 +43,12 @@ def private_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return data
 
 
+def step_before(step: str, layout: str = "qemu-8g") -> str:
+    """The boot step that runs right before ``step`` (the order is the kernel profile's)."""
+    steps = Session(load_layout(layout)).steps
+    return steps[steps.index(step) - 1]
+
+
 def explorer(app: KmsanApp) -> ExplorerScreen:
     for screen in app.screen_stack:
         if isinstance(screen, ExplorerScreen):

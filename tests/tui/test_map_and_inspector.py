@@ -9,7 +9,7 @@ from kmsan_tui.tui.screens.prompt import PromptScreen
 from kmsan_tui.tui.widgets.memory_map import GUTTER, MemoryMap
 from kmsan_tui.tui.widgets.page_inspector import PageInspector
 
-from .conftest import explorer, make_app, settle, text_of
+from .conftest import explorer, make_app, settle, step_before, text_of
 
 
 def data_page_with_metadata(frame) -> int:  # type: ignore[no-untyped-def]
@@ -84,7 +84,7 @@ async def test_clicking_a_cell_inspects_it() -> None:
 
 
 async def test_cells_changed_by_the_last_step_are_marked() -> None:
-    app = make_app(at="stack_depot_early_init")
+    app = make_app(at=step_before("memblock_free_all"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")  # memblock_free_all
         await settle(pilot)

@@ -12,7 +12,7 @@ from kmsan_tui.tui.widgets.kernel_log import KernelLog
 from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
 from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
 
-from .conftest import explorer, make_app, settle, text_of
+from .conftest import explorer, make_app, settle, step_before, text_of
 
 
 async def test_free_lists_count_blocks_per_zone_type_and_order() -> None:
@@ -29,7 +29,7 @@ async def test_free_lists_count_blocks_per_zone_type_and_order() -> None:
 
 
 async def test_free_lists_show_the_change_since_the_last_step() -> None:
-    app = make_app(at="stack_depot_early_init")
+    app = make_app(at=step_before("memblock_free_all"))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n")  # memblock_free_all fills the free lists
         await settle(pilot)
