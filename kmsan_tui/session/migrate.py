@@ -22,15 +22,9 @@ from kmsan_tui.model.layout import Layout
 from kmsan_tui.model.safeio import read_text
 from kmsan_tui.model.strategies.registry import all_options
 from kmsan_tui.session.commands import MAX_OPS, MAX_SEED, Command, RunAll, RunTo, Step, Workload
-from kmsan_tui.session.fileformat import (
-    MAX_LOG,
-    Entry,
-    Migrated,
-    Reader,
-    SessionData,
-    string_map,
-)
+from kmsan_tui.session.fileformat import MAX_LOG, Entry, Migrated, SessionData
 from kmsan_tui.session.layoutdoc import MAX_LAYOUT, parse_layout_text, read_layout
+from kmsan_tui.session.reader import Reader, string_map
 
 _V1_KEYS = {"format", "layout", "strategy", "seed", "overrides", "commands", "digest"}
 _V1_COMMAND_KEYS = {"kind", "step", "workload", "ops", "seed"}
