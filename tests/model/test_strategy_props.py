@@ -8,12 +8,13 @@ frees of arbitrary pfns and of KMSAN's own blocks (which must be refused and cha
 nothing), and short workload bursts. After every command ``check()`` must be clean:
 free lists, the KMSAN ledger against a recount of the maps, the five page classes
 non-negative and summing to the present pages. The slow set runs 10,000 commands
-per strategy.
+per strategy (``KMSAN_SLOW=1 pytest -m slow``, as tests/session/test_fuzz.py).
 """
 
 from __future__ import annotations
 
 import copy
+import os
 from functools import cache
 
 import pytest
@@ -126,6 +127,7 @@ def test_random_commands_keep_the_state_consistent(strategy: str, start: int,
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("KMSAN_SLOW"), reason="slow: set KMSAN_SLOW=1")
 @pytest.mark.parametrize("strategy", STRATEGIES)
 @settings(max_examples=125, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(start=_start(), commands=st.lists(COMMANDS, min_size=80, max_size=80))
