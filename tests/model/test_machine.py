@@ -44,6 +44,7 @@ def test_lazy_gives_each_allocation_same_order_shadow_and_origin_and_frees_them_
     assert zone is not None and zone.name == "DMA32"
     free_before = zone.nr_free_pages
     kmsan.at_step(m, "mem_init")  # activation: nothing allocated yet to back-fill
+    kmsan.ready = True  # kmsan_ready: before it, kmsan_free_page() leaks the metadata
     pfn = m.alloc_pages(2, MigrateType.UNMOVABLE, "test", quiet=True)
     assert pfn is not None
     link = m.kmsan.get(pfn)
