@@ -41,6 +41,8 @@ EXPLORER_BINDINGS: list[Binding] = [
     *(Binding(str(i + 1), f"strategy('{name}')", name.capitalize(), show=False,
               id=f"strategy_{name}") for i, name in enumerate(STRATEGIES)),
     Binding("w", "workload", "Workload", id="workload"),
+    Binding("a", "alloc_page", "Allocate pages", show=False, id="alloc_page"),
+    Binding("X", "free_page", "Free the block", show=False, id="free_page"),
     Binding("c", "compare", "Compare", id="compare"),
     Binding("g", "goto", "Go to", id="goto"),
     Binding("l", "load_layout", "Layout", show=False, id="load_layout"),
