@@ -236,9 +236,12 @@ def _free_run_errors(zone: Zone, n: RunNode, mt: int, where: str) -> list[str]:
     uniform = pb.uniform(n.start >> pbo, ((n.span_end - 1) >> pbo) + 1)
     if uniform == mt and n.order == MAX_PAGE_ORDER:
         return errs  # one type throughout and nothing to coalesce with
+    # Before v6.10 a fallback moved a pageblock's free pages to another list without
+    # retyping it (steal_suitable_fallback()): then lists need not follow pageblocks.
+    follow = zone.freelists_follow_pageblocks
     for k in range(n.count):
         p = n.start + k * n.stride
-        if uniform != mt and pb.uniform(p >> pbo, ((p + size - 1) >> pbo) + 1) != mt:
+        if follow and uniform != mt and pb.uniform(p >> pbo, ((p + size - 1) >> pbo) + 1) != mt:
             errs.append(f"{where}: block {p:#x} is not on its pageblock's type list")
         if n.order < MAX_PAGE_ORDER:
             hit = zone.free_area.lookup(n.order, p ^ size)

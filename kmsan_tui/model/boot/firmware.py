@@ -150,6 +150,8 @@ def memblock_free_late(m: Machine, kmsan: MetadataStrategy, base: int, size: int
     if last <= first:
         return
     m.owners.remove(first, last)
+    if m.kmsan_active:
+        kmsan.forget_metadata(m, first, last)
     if m.kmsan_active and m.profile.free_late_through_kmsan:
         before = m.counters.totalram_pages
         kmsan.memblock_free_pages(m, first, 0, last - first)

@@ -105,6 +105,8 @@ class MetadataStrategy(Protocol):
         """kmsan_free_page(): before the block goes back to the free lists."""
     def free_refused(self, m: Machine, pfn: int, order: int) -> str | None:
         """Why freeing this block must be refused (bad_page()), or None."""
+    def forget_metadata(self, m: Machine, first: int, last: int) -> None:
+        """Reserved pages [first, last) are about to be freed late: drop their metadata links."""
     def on_trim(self, m: Machine, pfn: int, order: int, nr_pages: int) -> None:
         """make_alloc_exact() freed the tail of a block past nr_pages."""
     def at_step(self, m: Machine, step: str) -> None:
@@ -220,6 +222,32 @@ class StrategyBase:
         return (self.name, self.ledger.as_tuple())
 
     # ------------------------------------------------------------ shared helpers
+
+    def forget_metadata(self, m: Machine, first: int, last: int) -> None:
+        """Reserved pages [first, last) are about to be freed late (memblock_free_late():
+        EFI boot services, the initrd): the kernel does not free the metadata
+        kmsan_init_shadow() gave them; their kmsan_shadow/origin pointers are simply
+        rewritten when the pages are freed. So the old metadata pages stay allocated,
+        backing nothing (counted as held), and any blind-spot record of the range goes."""
+        for start, end, value in list(m.kmsan.overlapping(first, last)):
+            lo, hi = max(start, first), min(end, last)
+            n = hi - lo
+            if isinstance(value, Blind):
+                m.kmsan.remove(lo, hi)
+                self.ledger.blind -= n
+            elif isinstance(value, MetaLink):
+                m.kmsan.remove(lo, hi)
+                for delta, role in ((value.shadow_delta, MetaRole.SHADOW),
+                                    (value.origin_delta, MetaRole.ORIGIN)):
+                    backing = lo + delta
+                    m.kmsan.assign(backing, backing + n, MetaBacking(role, None, value.owner))
+                    zone = m.zone_of(backing)
+                    if zone is not None and zone.allocated_block(backing) is not None:
+                        self.ledger.buddy_meta -= n
+                        self.ledger.buddy_held += n
+                    else:
+                        self.ledger.reserved_meta -= n
+                        self.ledger.reserved_held += n
 
     def mark_blind(self, m: Machine, pfn: int, order: int, reason: str) -> None:
         """Data block pfn of ``order`` has no metadata: accesses hit the dummy pages."""
@@ -389,6 +417,8 @@ def record_future_ranges(m: Machine) -> list[tuple[int, int]]:
     for region in m.memblock.reserved.regions:
         record(0, region.base, region.end)
     record(1, m.boot_state.data_start, m.boot_state.data_end)
+    # NODE_DATA(nid), sizeof(pg_data_t) rounded up to a page, as this build allocated it.
+    nd_size = m.boot_state.node_data_size or 0x4000
     for _nid, addr in sorted(m.boot_state.node_data.items()):
-        record(0, addr, addr + 0x4000)
+        record(0, addr, addr + nd_size)
     return [(s, e) for _, s, e in pairs]
