@@ -19,6 +19,10 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2
 
+# The slow set: the same properties as `make test` with many more examples.
+test-slow: $(STAMP)
+	KMSAN_SLOW=1 $(BIN)/python -m pytest -n 2 -m slow
+
 lint: $(STAMP)
 	$(BIN)/ruff check kmsan_tui tests benchmarks
 
