@@ -30,7 +30,7 @@ from kmsan_tui.model.metrics import Metrics, compute_metrics
 from kmsan_tui.model.pages import PageView, page_view
 from kmsan_tui.model.profiles import KernelProfile
 from kmsan_tui.model.strategies.base import MetadataStrategy, VirtualLayout
-from kmsan_tui.model.strategies.registry import make_strategy, strategy_info
+from kmsan_tui.model.strategies.registry import all_options, make_strategy, strategy_info
 from kmsan_tui.model.workloads import iter_workload
 
 
@@ -45,16 +45,27 @@ class Simulation:
         *,
         sanitizer: str | None = None,
         kernel: str | None = None,
-        lazy_activation: str | None = None,
-        lazy_storage: str | None = None,
+        **options: str | None,
     ) -> None:
+        """``options`` are the strategies' settings (registry options: lazy_activation,
+        lazy_storage, fixed_backing...); None leaves the layout's value."""
         if isinstance(layout, str):
             layout = load_layout(layout)
+        known = {opt.key: opt for opt in all_options()}
         changes: dict[str, str] = {}
-        for key, value in (("strategy", strategy), ("sanitizer", sanitizer), ("version", kernel),
-                           ("lazy_activation", lazy_activation), ("lazy_storage", lazy_storage)):
+        for key, value in (("strategy", strategy), ("sanitizer", sanitizer), ("version", kernel)):
             if value is not None:
                 changes[key] = value
+        for key, value in options.items():
+            opt = known.get(key)
+            if opt is None:
+                raise UserError(f"unknown strategy option {key!r} "
+                                f"(expected {', '.join(known) or 'none'})")
+            if value is None:
+                continue
+            if value not in opt.choices:
+                raise UserError(f"{key}: expected one of {', '.join(opt.choices)}, got {value!r}")
+            changes[key] = value
         if strategy is not None:
             strategy_info(strategy)  # a UserError naming the choices
         if sanitizer is not None and sanitizer not in SANITIZERS:
