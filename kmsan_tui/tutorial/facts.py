@@ -14,7 +14,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.metrics import Metrics
+from kmsan_tui.model.metrics import METRICS, Metrics
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.model.strategies.registry import STRATEGIES
 
@@ -61,19 +61,45 @@ def metric_mib(sim: Simulation, name: str) -> float:
     return round(value * 4096 / (1 << 20), 1)
 
 
+UNITS = {d.name: d.unit for d in METRICS}
+
+
+def metric_gib(sim: Simulation, name: str) -> float:
+    """A page-count or byte metric in GiB (one decimal)."""
+    value = metric(sim, name)
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            UNITS.get(name) not in ("pages", "bytes"):
+        raise UserError(f"metric {name!r} is not a page count or a size in bytes")
+    size = value * 4096 if UNITS[name] == "pages" else value
+    return round(size / (1 << 30), 1)
+
+
+def _booted(sim: Simulation, strategy: str, step: str) -> Simulation:
+    """This machine (layout, kernel, sanitizer, options, seed) under ``strategy``,
+    booted from scratch to ``step`` (or to the end)."""
+    other = Simulation(sim.layout, strategy, sim.seed)
+    if step:
+        other.run_to(step)
+    else:
+        other.run()
+    return other
+
+
 def best_strategy(sim: Simulation, name: str, step: str = "") -> str:
     """The strategy with the largest value of metric ``name`` on this machine, each
     booted from scratch to ``step`` (or to the end): the comparison in one word."""
-    results = {}
-    for strategy in STRATEGIES:
-        other = Simulation(sim.layout, strategy, sim.seed)
-        if step:
-            other.run_to(step)
-        else:
-            other.run()
-        value = getattr(other.metrics(), name)
-        results[strategy] = value
+    results = {strategy: getattr(_booted(sim, strategy, step).metrics(), name)
+               for strategy in STRATEGIES}
     return max(results, key=lambda s: results[s])
+
+
+def strategy_metric(sim: Simulation, name: str, strategy: str, step: str = "") -> FactValue:
+    """Metric ``name`` of this machine booted under ``strategy`` to ``step`` (or to the
+    end), whatever strategy the explorer shows now."""
+    value = getattr(_booted(sim, strategy, step).metrics(), name)
+    if not isinstance(value, int | float | str | bool):
+        raise UserError(f"metric {name!r} is not a single value under {strategy}")
+    return value
 
 
 def step_ran(sim: Simulation, step: str) -> bool:
@@ -86,8 +112,11 @@ FACTS: dict[str, Fact] = {fact.name: fact for fact in (
          free_blocks, frozenset({"node"})),
     Fact("metric", "a metric of the current state", {"name": str}, metric),
     Fact("metric_mib", "a page-count metric in MiB", {"name": str}, metric_mib),
+    Fact("metric_gib", "a page-count or byte metric in GiB", {"name": str}, metric_gib),
     Fact("best_strategy", "the strategy with the largest value of a metric", {"name": str, "step": str},
          best_strategy, frozenset({"step"})),
+    Fact("strategy_metric", "a metric of this machine under a given strategy",
+         {"name": str, "strategy": str, "step": str}, strategy_metric, frozenset({"step"})),
     Fact("step_ran", "whether a boot step has run", {"step": str}, step_ran),
 )}
 
@@ -127,8 +156,14 @@ def fact_ref(table: Mapping[str, Any], where: str) -> FactRef:
     missing = set(fact.args) - fact.optional - {k for k, _ in args}
     if missing:
         raise UserError(f"{where}: fact {name!r} needs {', '.join(sorted(missing))}")
-    if name in ("metric", "metric_mib", "best_strategy"):
-        metric_name = dict(args).get("name")
+    given = dict(args)
+    if "name" in fact.args:
+        metric_name = given.get("name")
         if metric_name not in METRIC_NAMES:
             raise UserError(f"{where}: name: no metric {metric_name!r} (see docs/metrics.md)")
+        if name == "metric_mib" and UNITS.get(str(metric_name)) != "pages" or \
+                name == "metric_gib" and UNITS.get(str(metric_name)) not in ("pages", "bytes"):
+            raise UserError(f"{where}: name: {metric_name!r} is not a size ({name})")
+    if "strategy" in given and given["strategy"] not in STRATEGIES:
+        raise UserError(f"{where}: strategy: expected one of {', '.join(STRATEGIES)}")
     return FactRef(name, tuple(args))

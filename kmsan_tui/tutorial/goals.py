@@ -25,13 +25,13 @@ ACTIVITY_KINDS: dict[str, frozenset[str]] = {
     "back": frozenset({"step"}),  # stepped back (the step now last run)
     "switch": frozenset({"strategy"}),  # re-simulated under another strategy
     "workload": frozenset({"workload", "ops"}),  # a workload finished
-    "alloc": frozenset({"order", "pfn"}),  # a block allocated by hand
-    "free": frozenset({"order", "pfn"}),  # a block freed by hand
+    "alloc": frozenset({"order", "pfn", "migratetype"}),  # a block allocated by hand
+    "free": frozenset({"order", "pfn", "migratetype"}),  # a block freed by hand
     "follow": frozenset({"pointer", "state"}),  # followed kmsan_shadow/origin (or back to data)
     "tab": frozenset({"tab"}),  # opened a panel (free-lists, regions, metrics, ...)
     "compare": frozenset({"left", "right"}),  # opened the comparison of two strategies
     "answer": frozenset({"prediction", "correct"}),  # answered a prediction
-    "inspect": frozenset({"state", "owner"}),  # put the cursor on a page
+    "inspect": frozenset({"state", "owner", "blind"}),  # put the cursor on a page
 }
 
 OPERATORS: dict[str, Callable[[Any, Any], bool]] = {

@@ -18,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import load_layout
 from kmsan_tui.model.safeio import decode, parse_toml, read_bytes
-from kmsan_tui.model.simulation import Simulation
+from kmsan_tui.model.strategies.registry import all_options
 from kmsan_tui.tutorial.facts import FactRef, fact_ref
 from kmsan_tui.tutorial.goals import Goal, parse_goal
 
@@ -42,6 +41,7 @@ class Start:
     before: str | None = None  # or: every step before this one (kernel-independent)
     seed: int = 0
     session: str | None = None  # a saved session instead (relative to the lesson file)
+    options: tuple[tuple[str, str], ...] = ()  # strategy options (registry), sorted
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +55,7 @@ class Prediction:
     tolerance: float
     reveal: str | None  # run to this step before computing the answer (None: now)
     explain: str
+    after: str | None = None  # asked once this goal is reached (None: when the lesson opens)
 
     @property
     def is_choice(self) -> bool:
@@ -120,9 +121,15 @@ def _start(table: Any, where: str) -> Start:
     if not isinstance(table, dict):
         raise UserError(f"{where}: expected a table")
     _check_keys(table, {"layout", "strategy", "sanitizer", "kernel", "until", "before", "seed",
-                        "session"}, where)
+                        "session", "options"}, where)
     if "until" in table and "before" in table:
         raise UserError(f"{where}: give until or before, not both")
+    if "session" in table:
+        clash = sorted(set(table) & {"layout", "strategy", "sanitizer", "kernel", "seed", "options",
+                                     "before"})
+        if clash:
+            raise UserError(f"{where}: {clash[0]}: a lesson starting from a session takes the "
+                            "machine from it (give session, or the machine, not both)")
     seed = table.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 1 << 53:
         raise UserError(f"{where}: seed: expected an integer from 0 to 2**53-1")
@@ -132,13 +139,31 @@ def _start(table: Any, where: str) -> Start:
                  kernel=_optional(table, "kernel", where),
                  until=_optional(table, "until", where),
                  before=_optional(table, "before", where), seed=seed,
-                 session=_optional(table, "session", where))
+                 session=_optional(table, "session", where),
+                 options=_options(table.get("options", {}), f"{where}: options"))
+
+
+def _options(table: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """``options = { lazy_activation = "page_ext_init" }``: strategy options, checked
+    against the strategy registry (the same names as the layout's [kernel] keys)."""
+    if not isinstance(table, dict):
+        raise UserError(f"{where}: expected a table such as {{ lazy_activation = \"mem_init\" }}")
+    known = {opt.key: opt.choices for opt in all_options()}
+    for key, value in table.items():
+        if key not in known:
+            raise UserError(f"{where}: {key}: not a strategy option (expected "
+                            f"{', '.join(known)})")
+        if value not in known[key]:
+            raise UserError(f"{where}: {key}: expected one of {', '.join(known[key])}, "
+                            f"got {value!r}")
+    return tuple(sorted(table.items()))
 
 
 def _prediction(table: Any, where: str) -> Prediction:
     if not isinstance(table, dict):
         raise UserError(f"{where}: expected a table")
-    _check_keys(table, {"id", "question", "answer", "choices", "tolerance", "reveal", "explain"}, where)
+    _check_keys(table, {"id", "question", "answer", "choices", "tolerance", "reveal", "explain",
+                        "after"}, where)
     answer = table.get("answer")
     if not isinstance(answer, dict):
         raise UserError(f"{where}: answer: expected a table naming a fact")
@@ -150,7 +175,8 @@ def _prediction(table: Any, where: str) -> Prediction:
         raise UserError(f"{where}: tolerance: expected a fraction from 0 to 1")
     return Prediction(_string(table, "id", where), _string(table, "question", where),
                       fact_ref(answer, f"{where}: answer"), tuple(choices), float(tolerance),
-                      _optional(table, "reveal", where), _string(table, "explain", where))
+                      _optional(table, "reveal", where), _string(table, "explain", where),
+                      _optional(table, "after", where))
 
 
 def _tables(data: Mapping[str, Any], key: str, where: str) -> list[Any]:
@@ -175,6 +201,10 @@ def parse_lesson(text: str, name: str, number: int, slug: str) -> Lesson:
     ids = [p.id for p in predictions] + [g.id for g in goals]
     if len(set(ids)) != len(ids):
         raise UserError(f"{name}: ids of predictions and goals must be unique")
+    goal_ids = {g.id for g in goals}
+    for i, p in enumerate(predictions):
+        if p.after is not None and p.after not in goal_ids:
+            raise UserError(f"{name}: prediction[{i}]: after: no goal {p.after!r} in this lesson")
     if not goals and not predictions:
         raise UserError(f"{name}: a lesson needs at least one goal or prediction")
     if not body.strip():
@@ -213,24 +243,3 @@ def find_lesson(spec: str) -> Lesson:
         if spec in (str(lesson.number), lesson.slug):
             return lesson
     raise UserError(f"no lesson {spec!r} (see `kmsan-tui tutorial --list`)")
-
-
-def start_simulation(lesson: Lesson) -> Simulation:
-    """The simulation a lesson opens on: its layout and strategy run to ``until``.
-
-    A layout or session path in the lesson is relative to the lesson file. (A lesson
-    starting from a saved session is opened by the explorer through the session.)
-    """
-    start = lesson.start
-    layout_spec = start.layout
-    if layout_spec.endswith(".toml") and not Path(layout_spec).is_absolute():
-        layout_spec = str(Path(lesson.source).parent / layout_spec)
-    sim = Simulation(load_layout(layout_spec), start.strategy, start.seed,
-                     sanitizer=start.sanitizer, kernel=start.kernel)
-    if start.until:
-        sim.run_to(start.until)
-    elif start.before:
-        target = sim.index_of(start.before)
-        while sim.current < target:
-            sim.step()
-    return sim

@@ -10,10 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.tutorial import Activity, LessonRun, find_lesson, load_lesson, shipped_lessons
-from kmsan_tui.tutorial.lesson import parse_lesson, start_simulation
-from kmsan_tui.tutorial.run import placeholders, render
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
+from kmsan_tui.tutorial import Activity, LessonRun, find_lesson, load_lesson, shipped_lessons
+from kmsan_tui.tutorial.lesson import parse_lesson
+from kmsan_tui.tutorial.run import placeholders, render, shown
+from kmsan_tui.tutorial.start import start_session, start_simulation
 
 LESSONS = shipped_lessons()
 BINDING_IDS = {b.id for b in EXPLORER_BINDINGS}
@@ -39,7 +40,7 @@ def test_every_check_of_a_lesson_refers_to_something_the_model_has(lesson: objec
             revealed.run_to(prediction.reveal)
         truth = prediction.answer.value(revealed)
         if prediction.is_choice:
-            assert str(truth) in prediction.choices
+            assert shown(truth) in prediction.choices
     for goal in lesson.goals:
         if goal.when is not None:
             goal.when.fact.value(sim)  # computable on the model
@@ -55,7 +56,7 @@ def test_lesson_text_names_keys_by_binding_id(lesson: object) -> None:
     assert isinstance(lesson, Lesson)
     texts = [lesson.body] + [g.text for g in lesson.goals] + [p.question for p in lesson.predictions]
     named = set().union(*(placeholders(t) for t in texts))
-    assert named <= BINDING_IDS | {"alloc_page", "free_page"}, named - BINDING_IDS
+    assert named <= BINDING_IDS, named - BINDING_IDS
 
 
 def test_keys_in_text_follow_the_active_keymap() -> None:
@@ -64,16 +65,49 @@ def test_keys_in_text_follow_the_active_keymap() -> None:
 
 
 def test_a_goal_already_true_when_the_lesson_opens_does_not_tick_until_the_learner_acts() -> None:
-    lesson = find_lesson("kmsan-shadow")
+    lesson = find_lesson("lazy")
     sim = start_simulation(lesson)
-    sim.run_to("memblock_free_all")  # the held-back goal's condition is already true
     run = LessonRun(lesson)
+    run.answer(lesson.predictions[0], "16000", sim)
+    sim.run_to("page_ext_init")
+    sim.run_workload("fragmenter", 20000)  # the blind-spot goal's condition is now true
+    assert sim.metrics().failed_metadata_allocs > 0
     assert run.reached == {}
     assert run.record(Activity.of("tab", tab="metrics"), sim) == []
-    sim.step()
-    reached = run.record(Activity.of("step", step="mem_init"), sim)
-    assert reached == []  # not the step the goal names
-    assert "held-back" not in run.reached
+    assert "blind-spot" not in run.reached  # only a workload the learner runs reaches it
+    assert [g.id for g in run.record(Activity.of("workload", workload="fragmenter", ops=100),
+                                     sim)] == ["blind-spot"]
+
+
+def test_goals_wait_for_the_question_the_lesson_asks_first() -> None:
+    lesson = find_lesson("buddy")
+    sim = start_simulation(lesson)
+    sim.run_to("memblock_free_all")
+    run = LessonRun(lesson)
+    alloc = Activity.of("alloc", order=0, pfn=0x1800, migratetype="Unmovable")
+    assert run.record(alloc, sim) == []  # unanswered: nothing counts yet
+    run.answer(lesson.predictions[0], "8", sim)
+    assert [g.id for g in run.record(alloc, sim)] == ["split"]
+
+
+def test_a_question_asked_after_a_goal_waits_for_that_goal() -> None:
+    lesson = find_lesson("tradeoff")
+    run = LessonRun(lesson)
+    sim = start_simulation(lesson)
+    assert run.pending_prediction() is lesson.predictions[0]
+    run.answer(lesson.predictions[0], "fixed", sim)
+    assert run.pending_prediction() is None  # the conclusion comes after the comparison
+    run.record(Activity.of("compare", left="eager", right="lazy"), sim)
+    assert run.pending_prediction() is lesson.predictions[1]
+    feedback = run.answer(lesson.predictions[1], "No", sim)
+    assert feedback.correct and feedback.truth == "no"
+    assert run.complete
+
+
+def test_a_lesson_passes_strategy_options_to_its_machine() -> None:
+    session = start_session(find_lesson("lazy"))
+    assert dict(session.config.options)["lazy_activation"] == "page_ext_init"
+    assert session.sim.step_name == "memblock_free_all" and not session.dirty
 
 
 def test_a_wrong_prediction_gets_the_gap_and_the_explanation() -> None:
@@ -94,17 +128,19 @@ def test_a_lesson_is_done_by_what_the_learner_does() -> None:
     revealed = copy.deepcopy(sim)
     revealed.run_to("memblock_free_all")
     assert run.answer(lesson.predictions[0], "8", revealed).correct
-    sim.step()
-    run.record(Activity.of("step", step=sim.steps[sim.current - 1]), sim)
-    assert "hand-over" in run.reached
     from kmsan_tui.model.constants import MigrateType
 
-    pfn = sim.alloc_pages(0, MigrateType.MOVABLE, "tutorial")
+    pfn = revealed.alloc_pages(0, MigrateType.UNMOVABLE, "tutorial")
     assert pfn is not None
-    run.record(Activity.of("alloc", order=0, pfn=pfn), sim)
-    sim.free_pages(pfn)
-    run.record(Activity.of("free", order=0, pfn=pfn), sim)
+    run.record(Activity.of("alloc", order=0, pfn=pfn, migratetype="Unmovable"), revealed)
+    assert revealed.free_pages(pfn)
+    run.record(Activity.of("free", order=0, pfn=pfn, migratetype="Unmovable"), revealed)
     assert run.complete
+
+
+def test_a_flag_is_answered_yes_or_no_and_a_whole_number_without_decimals() -> None:
+    assert (shown(True), shown(False), shown(18.0), shown(2449.8), shown(8)) == \
+        ("yes", "no", "18", "2449.8", "8")
 
 
 BROKEN = [
@@ -119,6 +155,18 @@ BROKEN = [
      "prediction[0]: answer: name: no metric 'happiness'"),
     ("+++\ntitle = 'x'\n\nbad = = 1\n+++\nbody\n", "(at line 4"),
     ("+++\ntitle = 'x'\n[[goal]]\nid = 'a'\ntext = 't'\nevent = 'step'\n+++\n\n", "has no text"),
+    ("+++\ntitle = 'x'\n[start]\noptions = { lazy_activation = 'later' }\n[[goal]]\nid = 'a'\n"
+     "text = 't'\nevent = 'step'\n+++\nbody\n", "start: options: lazy_activation: expected one of"),
+    ("+++\ntitle = 'x'\n[start]\noptions = { colour = 'red' }\n[[goal]]\nid = 'a'\n"
+     "text = 't'\nevent = 'step'\n+++\nbody\n", "start: options: colour: not a strategy option"),
+    ("+++\ntitle = 'x'\n[[prediction]]\nid = 'p'\nquestion = 'q'\nexplain = 'e'\nafter = 'nope'\n"
+     "answer = { fact = 'metric', name = 'free_pages' }\n+++\nbody\n",
+     "prediction[0]: after: no goal 'nope'"),
+    ("+++\ntitle = 'x'\n[[prediction]]\nid = 'p'\nquestion = 'q'\nexplain = 'e'\n"
+     "answer = { fact = 'metric_gib', name = 'step' }\n+++\nbody\n",
+     "prediction[0]: answer: name: 'step' is not a size"),
+    ("+++\ntitle = 'x'\n[start]\nsession = 'a.json'\nstrategy = 'lazy'\n[[goal]]\nid = 'a'\n"
+     "text = 't'\nevent = 'step'\n+++\nbody\n", "start: strategy: a lesson starting from a session"),
 ]
 
 

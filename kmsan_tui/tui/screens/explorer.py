@@ -19,11 +19,13 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import TabbedContent, TabPane
 
+from kmsan_tui.model.layout import STRATEGIES
 from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.session import GoTo
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import parse_location
 from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.hand import Hand
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
 from kmsan_tui.tui.messages import (
     FollowRequested,
@@ -34,11 +36,13 @@ from kmsan_tui.tui.messages import (
 )
 from kmsan_tui.tui.runner import Runner
 from kmsan_tui.tui.screens.command_screen import CommandScreen
+from kmsan_tui.tui.screens.explorer_hand import HandActions
 from kmsan_tui.tui.screens.explorer_machine import MachineActions
 from kmsan_tui.tui.screens.explorer_session import SessionActions
+from kmsan_tui.tui.screens.explorer_tutorial import TutorialActions
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
-from kmsan_tui.tui.tutorial import TutorialState
+from kmsan_tui.tui.tutor import Tutor
 from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
 from kmsan_tui.tui.widgets.frag_chart import FragChart
 from kmsan_tui.tui.widgets.free_lists import FreeLists
@@ -50,12 +54,12 @@ from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
 from kmsan_tui.tui.widgets.page_inspector import PageInspector
 from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
 from kmsan_tui.tui.widgets.status_bar import StatusBar
-from kmsan_tui.tui.widgets.tutorial_panel import TutorialPanel
+from kmsan_tui.tutorial import Activity
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
 
 
-class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
+class ExplorerScreen(TutorialActions, HandActions, MachineActions, SessionActions, CommandScreen):
     """Boot a machine step by step and watch its memory."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(EXPLORER_BINDINGS)
@@ -77,7 +81,7 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
         super().__init__(runner)
         self.flash_changes = flash_changes
         self._trail: list[int] = []  # pfns to go back to after following pointers
-        self._done: set[str] = set()  # what the user did, for the tutorial's goals
+        self.hand = Hand()  # blocks allocated and freed by hand (a, X)
         self._speed = 2.0
         self._autoplay_timer: Timer | None = None
         frame = self.frame
@@ -122,8 +126,7 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
                             yield Lazy(FragChart(id="chart-panel").data_bind(frame))
                         with TabPane("Kernel log", id="log"):
                             yield Lazy(KernelLog(id="log-panel").data_bind(frame))
-            # The guided tutorial, beside everything else when open (T).
-            yield TutorialPanel(id="tutorial")
+            # A lesson's panel is mounted where it opens (explorer_tutorial.py).
         yield KeysFooter(compact=True)
 
     def on_mount(self) -> None:
@@ -133,6 +136,9 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
         self.notify_orphan_autosaves()
         self.query_one("#inspector").border_title = "struct page"
         self.query_one("#timeline").border_title = "Boot timeline"
+        lesson = getattr(self.app, "tutorial_lesson", None)  # `kmsan-tui tutorial`
+        if lesson is not None:
+            self.begin_lesson(Tutor.here(self.runner, lesson))
 
     # ------------------------------------------------------------------ frames
 
@@ -154,7 +160,9 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
                         f"comparison (c, then p) shows its parent; ctrl+s saves it", timeout=6)
         elif frame.note.startswith("opened"):
             self.session_opened(frame)
-        self._update_tutorial()
+        if frame.note != "running":
+            self.hand_dropped()
+            self.lesson_frame(frame)
 
     activity: reactive[str] = reactive("", repaint=False)
     """The status line's right side: the running command, or autoplay."""
@@ -183,7 +191,8 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
         self.action_step()
 
     def action_undo(self) -> None:
-        self.submit("step back", self.runner.undo, short=True)
+        if not self.undo_by_hand():
+            self.submit("step back", self.runner.undo, short=True)
 
     def action_next_initcall(self) -> None:
         self.submit("next init call",
@@ -304,7 +313,8 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
             self.notify(f"pfn {self.cursor:#x}: {what}", timeout=2.5)
             return
         self.go_to_pfn(target, remember=True)
-        self._did("follow")
+        self.report(Activity.of("follow", pointer=kind,
+                                state=self.frame.lookup.page(target).state.value))
 
     def action_goto(self) -> None:
         self.app.push_screen(
@@ -352,6 +362,8 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
 
     def action_tab(self, tab: str) -> None:
         tabs = self.query_one(TabbedContent)
+        if tabs.active == tab:
+            self.report_tab(tab)  # no TabActivated: the key was pressed all the same
         tabs.active = tab
         pane = tabs.get_pane(tab)
         for widget in pane.query("*"):
@@ -361,42 +373,28 @@ class ExplorerScreen(MachineActions, SessionActions, CommandScreen):
 
     # ------------------------------------------------------------------ tutorial
 
-    def action_tutorial(self) -> None:
-        """Open or close the guided tutorial."""
-        self.toggle_class("-tutorial")
-        self._update_tutorial()
-        self.refresh_bindings()
-
-    def action_tutorial_move(self, delta: int) -> None:
-        self.query_one(TutorialPanel).move(delta)
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "tutorial_move":
             return self.has_class("-tutorial")  # "." and "," are free otherwise
         return True
 
     def watch_cursor(self) -> None:
-        self._update_tutorial()
+        if self.lesson_run is not None and self.frame is not None and self.is_mounted:
+            view = self.frame.lookup.page(self.cursor)
+            self.report(Activity.of("inspect", state=view.state.value, owner=view.owner or "",
+                                    blind=view.blind))
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self) -> None:
-        self._update_tutorial()
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id:
+            self.report_tab(event.pane.id)
 
     def _did(self, what: str) -> None:
-        self._done.add(what)
-        self._update_tutorial()
-
-    def _update_tutorial(self) -> None:
-        """Tell an open tutorial what the explorer shows now (nothing when closed)."""
-        if not self.has_class("-tutorial") or self.frame is None or not self.is_mounted:
-            return
-        frame = self.frame
-        view = frame.lookup.page(self.cursor)
-        self.query_one(TutorialPanel).show(TutorialState(
-            steps=frame.step_names, step_index=frame.step_index,
-            strategy=frame.strategy, sanitizer=frame.sanitizer,
-            page_state=view.state,
-            tab=self.query_one(TabbedContent).active, done=frozenset(self._done)))
+        """Something the learner did that a lesson may wait for (the comparison)."""
+        if what == "compare" and self.frame is not None:
+            i = STRATEGIES.index(self.frame.strategy) if self.frame.strategy in STRATEGIES else -1
+            self.report(Activity.of("compare", left=self.frame.strategy,
+                                    right=STRATEGIES[(i + 1) % len(STRATEGIES)]))
 
     def set_palette(self, palette: str) -> None:
         self.palette = palette
