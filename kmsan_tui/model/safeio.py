@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
+import math
 import os
 import stat
 import tempfile
@@ -31,6 +32,9 @@ from kmsan_tui.model.errors import UserError
 MiB = 1 << 20
 DEFAULT_LIMIT = 16 * MiB
 MAX_NESTING = 64
+MAX_DIGITS = 100
+"""Digits of a number in an input file: far more than any size or count needs, far
+fewer than Python's int parser refuses with a ValueError (4,300)."""
 FILE_MODE = 0o644
 
 
@@ -104,14 +108,24 @@ def check_nesting(text: str, name: str, limit: int = MAX_NESTING) -> None:
 
 
 def parse_toml(text: str, name: str) -> dict[str, Any]:
-    """A TOML document, its errors as one line naming the file and line."""
+    """A TOML document, its errors as one line naming the file and line. Floats must be
+    finite (TOML allows ``inf`` and ``nan``; no input of ours means them)."""
     check_nesting(text, name)
+
+    def number(value: str) -> float:
+        result = float(value)
+        if not math.isfinite(result):
+            raise InputError(f"{name}: {value}: not a finite number")
+        return result
+
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text, parse_float=number)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{name}: {exc}") from None
     except RecursionError:
         raise InputError(f"{name}: nested too deeply") from None
+    except ValueError:  # Python's int() refuses decimals of over 4,300 digits
+        raise InputError(f"{name}: a number too long to read") from None
 
 
 def load_toml(path: str | Path, what: str = "file", limit: int = DEFAULT_LIMIT) -> dict[str, Any]:
@@ -121,14 +135,28 @@ def load_toml(path: str | Path, what: str = "file", limit: int = DEFAULT_LIMIT) 
 
 def parse_json(text: str, name: str) -> Any:
     """A JSON document, its errors as one line naming the file and line. NaN and
-    Infinity, which Python accepts, are refused: they are not JSON."""
+    Infinity, which Python accepts, are refused: they are not JSON; so are numbers
+    that only parse as infinity (``1e999``) and integers of more than MAX_DIGITS digits."""
     check_nesting(text, name)
 
     def constant(value: str) -> Any:
         raise InputError(f"{name}: {value} is not a JSON number")
 
+    def number(value: str) -> float:
+        result = float(value)
+        if not math.isfinite(result):
+            raise InputError(f"{name}: {value[:20]}: a number out of range")
+        return result
+
+    def integer(value: str) -> int:
+        if len(value) > MAX_DIGITS:
+            raise InputError(f"{name}: an integer of {len(value):,} digits (at most "
+                             f"{MAX_DIGITS})")
+        return int(value)
+
     try:
-        return json.loads(text, parse_constant=constant)
+        return json.loads(text, parse_constant=constant, parse_float=number,
+                          parse_int=integer)
     except json.JSONDecodeError as exc:
         raise InputError(f"{name}: line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
