@@ -32,6 +32,7 @@ from kmsan_tui.model.mapdiff import (
     layer_diff,
 )
 from kmsan_tui.model.mapfree import LOW, FreeBlocks, ZoneFree, arr, every_run, sentinel, take_runs
+from kmsan_tui.model.mapmix import Breaks, FreeCount, Pattern
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
 from kmsan_tui.model.owners import ALL_CATEGORIES, category_id
 from kmsan_tui.model.pagestate import (
@@ -67,12 +68,31 @@ _K_NONE, _K_HELD, _K_SHADOW, _K_ORIGIN, _K_PATTERN, _K_BLIND = 0, 1, 2, 4, 8, 16
 _META_CODES = np.array([HELD_BACK, SHADOW, ORIGIN], dtype=np.int8)
 
 _I64 = np.int64
+_OWNER_CODES = (RESERVED, ALLOCATED)  # states whose glyph is the owner's letter
+
+
 @dataclass(frozen=True, slots=True)
 class Cells:
-    """One run of cells: the dominant state code of each, and what the glyph needs."""
+    """One run of cells: the dominant state code of each, what the glyph needs, and
+    whether the cell's pages are not all drawn alike."""
 
     codes: np.ndarray  # int8: a STATE_CODES index, BLIND, or OUTSIDE
     aux: np.ndarray  # int16: free order for FREE cells, owner category id otherwise (-1: none)
+    mixed: np.ndarray  # bool: some page of the cell is in another state (or owner) than
+    # the glyph says (exact, whatever the cell's size: see mapmix)
+
+    def part(self, start: int, end: int) -> Cells:
+        """Cells [start, end) of this run."""
+        return Cells(self.codes[start:end], self.aux[start:end], self.mixed[start:end])
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """What share of a cell's pages look one way (``MapIndex.composition``)."""
+
+    code: int  # a STATE_CODES index, or BLIND
+    aux: int  # the owner category id (reserved, allocated), the free order, or -1
+    pages: int
 
 
 # Owner letters by category id (owners.ALL_CATEGORIES), "X" last for id -1 (no owner).
@@ -109,6 +129,7 @@ class MapIndex:
         self.changes: Changes[MapIndex] | None = (
             self._changes_from(base) if base is not None else None)
         """Where this state differs from ``base`` (None: no base, or everything)."""
+        self._breaks: Breaks | None = None
 
     # ------------------------------------------------------------------ layers
 
@@ -325,5 +346,40 @@ class MapIndex:
         dom_aux = aux[rows, np.argmax(is_dom, axis=1)]
         free_orders = np.where(codes == FREE, aux, -1).max(axis=1)
         dom_aux = np.where(dominant == FREE, free_orders, dom_aux).astype(np.int16)
-        dominant = np.where(firsts >= self.span, OUTSIDE, dominant).astype(np.int8)
-        return Cells(dominant, dom_aux)
+        outside = firsts >= self.span
+        dominant = np.where(outside, OUTSIDE, dominant).astype(np.int8)
+        breaks = self.breaks
+        mixed = breaks.mixed(firsts, firsts + pages_per_cell,
+                             breaks.keys(codes[:, 0], aux[:, 0])) & ~outside
+        return Cells(dominant, dom_aux, mixed)
+
+    # ------------------------------------------------------------------ mixing
+
+    @property
+    def breaks(self) -> Breaks:
+        """Every pfn where some layer's interval starts or ends, and the pattern and
+        free-run arithmetic between them (built on first use: frames that are never
+        drawn do not pay for it)."""
+        if self._breaks is None:
+            parts = [col for layer in self._layers() for col in layer[:2]]
+            free = self._free.intervals
+            parts += [free[0][1:], free[1][1:], np.array([0, self.span], dtype=_I64)]
+            points = np.unique(np.concatenate(parts))
+            k_starts, k_ends, kinds, bases, orders, _owners = (col[1:] for col in self._k)
+            pattern = kinds == _K_PATTERN
+            self._breaks = Breaks(
+                points,
+                Pattern(k_starts[pattern], k_ends[pattern], bases[pattern], orders[pattern]),
+                FreeCount.of(free, self._free.groups), self.classify, _OWNER_CODES)
+        return self._breaks
+
+    def composition(self, start: int, pages: int) -> tuple[tuple[Share, ...], bool]:
+        """The looks of the pages in [start, start + pages), most pages first, and
+        whether the counts are exact (else scaled from evenly spaced samples)."""
+        end = min(start + pages, self.span)
+        if end <= start:
+            return (), True
+        codes, aux, totals, exact = self.breaks.composition(start, end)
+        return tuple(Share(int(c), int(a), int(n)) for c, a, n in
+                     zip(codes.tolist(), aux.tolist(), totals.tolist(), strict=True)
+                     if n > 0), exact

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from kmsan_tui.model.constants import PAGE_SHIFT
 
@@ -25,6 +26,49 @@ def short_addr(addr: int) -> str:
                 return f"{value:.1f}{unit}"
             return f"{value:.2f}{unit}"
     return f"{addr}"
+
+
+@dataclass(frozen=True, slots=True)
+class AddrLabels:
+    """Exact labels for the multiples of one step: ``shift`` is the unit (40 T, 30 G,
+    20 M, 10 K, 0 bytes; -1: hex), ``decimals`` the most any label needs."""
+
+    shift: int
+    decimals: int
+    width: int  # the longest label's length
+
+    def __call__(self, addr: int) -> str:
+        if self.shift < 0:
+            return f"{addr:#x}"
+        if addr == 0:
+            return "0"
+        scale = 10 ** self.decimals
+        whole, rest = divmod(addr * scale >> self.shift, scale)
+        unit = _UNIT_OF[self.shift]
+        if not rest:
+            return f"{whole}{unit}"
+        return f"{whole}.{rest:0{self.decimals}d}".rstrip("0") + unit
+
+
+_UNIT_OF = {40: "T", 30: "G", 20: "M", 10: "K", 0: ""}
+
+
+def addr_labels(step: int, last: int, max_width: int = 11) -> AddrLabels:
+    """Labels for the addresses ``k * step`` up to ``last``: exact, so distinct, in the
+    largest unit that keeps them so within ``max_width`` characters (the map's rows:
+    ``253.75G`` rather than a rounded ``254G`` three rows running); hex otherwise."""
+    step = max(1, step)
+    for shift in (40, 30, 20, 10, 0):
+        for decimals in (0, 1, 2):
+            if (step * 10 ** decimals) % (1 << shift):
+                continue
+            digits = len(str(last >> shift)) + (decimals + 1 if decimals else 0)
+            width = digits + len(_UNIT_OF[shift])
+            # Page-sized steps read better in hex than as a long count of KiB.
+            if width <= (max_width if shift >= 20 else min(max_width, 8)):
+                return AddrLabels(shift, decimals, width)
+            break  # more decimals only make it longer
+    return AddrLabels(-1, 0, len(f"{last:#x}"))
 
 
 def size(nbytes: int) -> str:

@@ -85,9 +85,17 @@ def looks(palette: str) -> list[StateLook]:
             for code, (label, short, glyph) in _LABELS.items()]
 
 
-def style(palette: str, code: int) -> Style:
+def style(palette: str, code: int, mixed: bool = False) -> Style:
+    """A cell's look. A mixed cell (its pages are not all in one state) shows the
+    glyph of most of its pages in that state's colour on no background, where a
+    uniform cell is a solid block of colour; in mono, uniform glyphs are bold and
+    mixed ones dim."""
     colours = _COLOURS.get(palette, _COLOURS[DEFAULT_PALETTE])
     bg, fg = colours.get(code, (None, "default"))
+    if mixed:
+        if palette == "mono":
+            return Style(dim=True)
+        return Style(color=bg or fg, bold=True)
     bold = code in (mc.BLIND, mc.SHADOW, mc.ORIGIN) or palette == "mono" and code != mc.HOLE
     return Style(color=fg, bgcolor=bg, bold=bold)
 
@@ -98,7 +106,10 @@ _BASE = np.array([_LABELS[code][2] if code in _LABELS else "?" for code in range
 _ORDERS = np.array(list(ORDER_GLYPHS) + ["f"], dtype="<U1")
 
 
-def glyph_row(codes: np.ndarray, aux: np.ndarray) -> str:
+MIXED_HOLE = "░"  # a mixed cell that is mostly hole (a blank would hide the mark)
+
+
+def glyph_row(codes: np.ndarray, aux: np.ndarray, mixed: np.ndarray | None = None) -> str:
     """The characters of a row of cells (vectorised ``glyph``)."""
     letters = mc.LETTERS
     out = _BASE[codes]
@@ -108,8 +119,20 @@ def glyph_row(codes: np.ndarray, aux: np.ndarray) -> str:
     out[reserved] = letters[aux[reserved]]
     allocated = codes == mc.ALLOCATED
     out[allocated] = np.char.lower(letters[aux[allocated]])
+    if mixed is not None:
+        out[mixed & (codes == mc.HOLE)] = MIXED_HOLE
     return "".join(out.tolist())
+
+
+def glyph(code: int, aux: int) -> str:
+    """The glyph of one cell (or one share of a cell)."""
+    return glyph_row(np.array([code], dtype=np.int8), np.array([aux], dtype=np.int16))
 
 
 def state_label(state: PageState) -> str:
     return _LABELS[CODE_OF[state]][0]
+
+
+def short_label(code: int) -> str:
+    """The legend's name of a state code (``shadow``, ``free``, ``blind spot``)."""
+    return "free" if code == mc.FREE else _LABELS[code][1] if code in _LABELS else "?"

@@ -13,6 +13,7 @@ from kmsan_tui.model import mapindex as mc
 from kmsan_tui.model.mapdiff import block_changes, layer_changes
 from kmsan_tui.model.mapfree import FreeBlocks, ZoneFree
 from kmsan_tui.model.mapindex import MapIndex
+from kmsan_tui.model.mapmix import look_keys
 from kmsan_tui.model.owners import category, category_id
 from kmsan_tui.model.pagestate import BLIND_CODE, CODE_OF, RULES, PageState
 from kmsan_tui.session import Session
@@ -380,3 +381,93 @@ def test_gutter_addresses_fit_seven_columns(addr: int, shown: str) -> None:
 ])
 def test_owner_letters(owner: str | None, letter: str) -> None:
     assert category(owner).letter == letter
+
+
+# ---------------------------------------------------------------------- mixed cells
+
+
+def _looks(index: MapIndex, start: int, end: int) -> np.ndarray:
+    """The look of every page in [start, end): state code and, for reserved and
+    allocated pages, the owner (the glyph's letter)."""
+    codes, aux = index.classify(np.arange(start, end))
+    return look_keys(codes, aux, (mc.RESERVED, mc.ALLOCATED))
+
+
+@pytest.mark.parametrize("strategy", ["eager", "lazy", "fixed"])
+def test_a_cell_is_mixed_exactly_when_its_pages_are_not_all_drawn_alike(strategy: str) -> None:
+    """Every cell at every zoom of a small machine, before and after the hand-over and
+    after a workload; the pages' codes are the reference painter's."""
+    for step in ("free_area_init", "memblock_free_all", None):
+        session = Session(load_layout("tiny-64m"), strategy)
+        if step is None:
+            session.run_all()
+            session.run_workload("fragmenter", 400)
+        else:
+            session.run_to(step)
+        sim = session.sim
+        index = MapIndex(sim)
+        span = index.span
+        assert (page_codes(sim, 0, span) == index.classify(np.arange(span))[0]).all()
+        looks = _looks(index, 0, span)
+        for shift in range(0, 15):
+            ppc = 1 << shift
+            n = -(-span // ppc)
+            cells = index.cells(0, ppc, n)
+            padded = np.concatenate([looks, np.repeat(looks[-1:], n * ppc - span)])
+            by_cell = padded.reshape(n, ppc)
+            truth = (by_cell != by_cell[:, :1]).any(axis=1)
+            assert (cells.mixed == truth).all(), (step, ppc, np.flatnonzero(cells.mixed != truth))
+
+
+@pytest.mark.parametrize(("layout", "strategy"), [
+    ("qemu-8g", "eager"), ("qemu-8g", "lazy"), ("server-1t", "eager"), ("server-1t", "fixed")])
+def test_large_cells_say_they_mix_states_whatever_their_size(layout: str, strategy: str) -> None:
+    """Sampled cells from one page to a GiB: a cell whose pages are not all drawn alike
+    is marked mixed (eager's 4 MiB shadow, origin, data chunks in a 1 GiB cell), and a
+    cell marked mixed has pages drawn differently."""
+    session = Session(load_layout(layout), strategy)
+    session.run_all()
+    index = MapIndex(session.sim)
+    rng = np.random.default_rng(7)
+    for shift in range(0, 19, 3):
+        ppc = 1 << shift
+        n = -(-index.span // ppc)
+        window = int(rng.integers(0, max(1, n - 4096)))
+        firsts = (window + np.arange(min(n, 4096), dtype=np.int64)) * ppc
+        cells = index.cells_at(firsts, ppc)
+        picks = np.concatenate([rng.choice(len(firsts), size=min(len(firsts), 12), replace=False),
+                                rng.choice(np.flatnonzero(cells.mixed), size=min(
+                                    int(cells.mixed.sum()), 4), replace=False)])
+        for c in picks.tolist():
+            first = int(firsts[c])
+            looks = _looks(index, first, min(first + ppc, index.span))
+            assert bool(cells.mixed[c]) == bool((looks != looks[0]).any()), (ppc, hex(first))
+
+
+def test_eager_gib_cells_are_mixed_and_their_shares_are_the_triples() -> None:
+    session = Session(load_layout("server-1t"), "eager")
+    session.run_all()
+    index = MapIndex(session.sim)
+    gib = 1 << 18
+    cell = 0x1900000 // gib  # 100 GiB: eager triples, nothing else
+    assert index.cells(cell * gib, gib, 1).mixed[0]
+    shares, exact = index.composition(cell * gib, gib)
+    assert exact
+    assert sum(s.pages for s in shares) == gib
+    assert {s.code for s in shares} == {mc.FREE, mc.SHADOW, mc.ORIGIN}
+    assert all(abs(s.pages - gib / 3) < gib / 50 for s in shares)
+
+
+def test_a_composition_counts_every_page_of_the_cell() -> None:
+    session = Session(load_layout("qemu-2g"), "lazy")
+    session.run_all()
+    session.run_workload("fragmenter", 2000)
+    index = MapIndex(session.sim)
+    for start, pages in ((0, 4096), (0x10000, 1 << 14), (0x40000, 1 << 16), (0x7fff0, 16)):
+        shares, exact = index.composition(start, pages)
+        looks = _looks(index, start, min(start + pages, index.span))
+        keys, counts = np.unique(looks, return_counts=True)
+        assert exact
+        got = {int(look_keys(np.array([s.code]), np.array([s.aux]),
+                             (mc.RESERVED, mc.ALLOCATED))[0]): s.pages for s in shares}
+        assert got == dict(zip(keys.tolist(), counts.tolist(), strict=True))

@@ -1,10 +1,14 @@
-"""The boot timeline: every step with its kernel source, the current one highlighted."""
+"""The boot timeline: every step with its kernel source, the current one highlighted,
+and below it what the highlighted step does (scrolls; ``v`` gives it the whole panel)."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.visual import VisualType
 from textual.widgets import OptionList, Static
@@ -12,6 +16,11 @@ from textual.widgets.option_list import Option
 
 from kmsan_tui.tui.frame import Frame, StepInfo
 from kmsan_tui.tui.messages import RunToRequested
+
+
+def step_text(info: StepInfo) -> Text:
+    """A step's source in bold, then what it does."""
+    return Text.assemble((info.source, "bold"), "\n", info.explanation)
 
 
 class StepList(OptionList):
@@ -43,20 +52,35 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
 
 - `✓` ran, `●` the step that ran last, `›` the next one
 - **Enter** or a click on a step: run to it (or step back to it)
-- the box below names the kernel function and what it does to memory
+- the box below names the kernel function and what it does to memory, ending
+  with what it means for KMSAN; it scrolls (mouse wheel, or focus it with tab and
+  use the arrows)
+- `v` gives the explanation the whole panel (again, or escape, to come back);
+  the command palette (ctrl+p, "Read step") opens it full screen
 """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("v", "toggle_reading", "Read the step", id="timeline.read"),
+        Binding("escape", "stop_reading", "Back to the steps", show=False,
+                id="timeline.stop_reading"),
+    ]
 
     DEFAULT_CSS = """
     BootTimeline {
         #steps { height: 1fr; border: none; padding: 0; text-wrap: nowrap;
                  text-overflow: ellipsis; }
-        #detail { height: 7; padding: 0 1; color: $text-muted;
-                  border-top: hkey $panel-lighten-2; }
+        #detail { height: 7; padding: 0 0 0 1; border-top: hkey $panel-lighten-2;
+                  scrollbar-size-vertical: 1; }
+        #detail-text { color: $text-muted; width: 1fr; }
+        &.-reading #steps { display: none; }
+        &.-reading #detail { border-top: none; }
     }
     """
 
     frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose steps are listed."""
+    reading: reactive[bool] = reactive(False)
+    """The explanation has the whole panel (the step list is hidden)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -66,7 +90,26 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
 
     def compose(self) -> ComposeResult:
         yield StepList(id="steps")
-        yield Static(id="detail")
+        with VerticalScroll(id="detail"):
+            yield Static(id="detail-text")
+
+    def watch_reading(self, reading: bool) -> None:
+        self.set_class(reading, "-reading")
+        detail = self.query_one("#detail", VerticalScroll)
+        # Inline: the app's stylesheet sizes the box for the step list beside it.
+        detail.styles.height = "1fr" if reading else None
+        (detail if reading else self.query_one("#steps")).focus()
+
+    def action_toggle_reading(self) -> None:
+        self.reading = not self.reading
+
+    def action_stop_reading(self) -> None:
+        self.reading = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_reading":
+            return self.reading  # escape is the explorer's "stop" otherwise
+        return True
 
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None:
@@ -116,8 +159,8 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         if info == self._detail:
             return  # the same text: no need to render it again
         self._detail = info
-        self.query_one("#detail", Static).update(
-            Text.assemble((info.source, "bold"), "\n", info.explanation), layout=False)
+        self.query_one("#detail-text", Static).update(step_text(info))
+        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

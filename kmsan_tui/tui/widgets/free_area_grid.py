@@ -3,6 +3,11 @@
 A line-API widget: the free lists change with every step and a DataTable re-renders
 every cell on any update; here a row is a couple of segments built from the counts,
 cached per row and redrawn only when its numbers or the cursor change.
+
+Every order fits the panel whenever it can (order 10 is where nearly all the free
+memory of a booted machine is): the grid picks the first of three forms that fits
+its width: counts with their change (``21k+21k``), counts with an arrow (``21k▲``),
+then short labels and changed counts underlined (green up, red down).
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from textual.strip import Strip
 from kmsan_tui.model.constants import NR_PAGE_ORDERS
 from kmsan_tui.tui.widgets.scrolling import set_virtual_size
 
-LABEL_WIDTH = 16
+LABEL_WIDTH = 16  # the label column of the full form
+FULL, ARROWS, SHORT = 0, 1, 2  # the grid's forms, widest first
 
 
 def compact(n: int) -> str:
@@ -45,12 +51,20 @@ class GridRow:
     counts: tuple[int, ...]  # free blocks per order
     deltas: tuple[int, ...] | None  # change since the previous state (None: no previous)
     total: bool = False
+    short: str = ""  # the label of the narrowest form ("" : the label)
 
-    def cell(self, order: int) -> tuple[str, str]:
-        """(count text, delta text) of one order."""
-        delta = self.deltas[order] if self.deltas is not None else 0
+    def delta(self, order: int) -> int:
+        return self.deltas[order] if self.deltas is not None else 0
+
+    def cell(self, order: int, form: int = FULL) -> tuple[str, str]:
+        """(count text, change text) of one order in one of the grid's forms."""
+        delta = self.delta(order)
+        if not delta or form == SHORT:
+            return compact(self.counts[order]), ""
+        if form == ARROWS:
+            return compact(self.counts[order]), "▲" if delta > 0 else "▼"
         sign = "+" if delta > 0 else "−"
-        return compact(self.counts[order]), (f"{sign}{compact(abs(delta))}" if delta else "")
+        return compact(self.counts[order]), f"{sign}{compact(abs(delta))}"
 
 
 class FreeAreaGrid(ScrollView, can_focus=True):
@@ -94,24 +108,54 @@ class FreeAreaGrid(ScrollView, can_focus=True):
         self.cursor_row = 0
         self.cursor_col = 0  # an order
         self._widths: list[int] = [3] * NR_PAGE_ORDERS
+        self._form = FULL
+        self._label_width = LABEL_WIDTH
         self._cache: LRUCache[tuple[object, ...], Strip] = LRUCache(256)
         self._version = 0
 
     # ------------------------------------------------------------------ data
 
-    def watch_rows(self, old: tuple[GridRow, ...], rows: tuple[GridRow, ...]) -> None:
-        widths_before = list(self._widths)
-        widths = [len(str(order)) for order in range(NR_PAGE_ORDERS)]
+    @staticmethod
+    def _needs(rows: tuple[GridRow, ...], form: int) -> tuple[int, list[int]]:
+        """(label width, column widths) the rows need in one form."""
+        gap = 2 if form == FULL else 1
+        widths = [len(str(order)) + gap for order in range(NR_PAGE_ORDERS)]
+        label = 0
         for row in rows:
+            label = max(label, len(row.short or row.label) if form == SHORT else len(row.label))
             for order in range(NR_PAGE_ORDERS):
-                count, delta = row.cell(order)
-                widths[order] = max(widths[order], len(count) + len(delta))
-        # Columns only grow: a new virtual size costs a layout of the whole screen.
-        self._widths = [max(w + 2, old) for w, old in zip(widths, self._widths, strict=True)]
+                count, delta = row.cell(order, form)
+                widths[order] = max(widths[order], len(count) + len(delta) + gap)
+        return min(LABEL_WIDTH, label + 1), widths
+
+    def _fit(self, rows: tuple[GridRow, ...], sticky: bool) -> bool:
+        """Choose the widest form whose columns fit the width; True if the form, the
+        label or a column width changed. With ``sticky``, columns only grow within a
+        form (a new virtual size costs a layout of the whole screen)."""
+        room = self.scrollable_content_region.width
+        before = (self._form, self._label_width, list(self._widths))
+        for form in (FULL, ARROWS, SHORT):
+            label, widths = self._needs(rows, form)
+            if sticky and form == self._form:
+                widths = [max(w, old) for w, old in zip(widths, self._widths, strict=True)]
+            if not room or label + sum(widths) <= room or form == SHORT:
+                break
+        self._form, self._label_width, self._widths = form, label, widths
+        return before != (self._form, self._label_width, self._widths)
+
+    def on_resize(self) -> None:
+        if self._fit(self.rows, sticky=False):
+            self._version += 1
+            set_virtual_size(self, Size(self._label_width + sum(self._widths),
+                                        len(self.rows) + 1))
+            self.refresh()
+
+    def watch_rows(self, old: tuple[GridRow, ...], rows: tuple[GridRow, ...]) -> None:
+        reshaped = self._fit(rows, sticky=True)
         self._version += 1
         self.cursor_row = min(self.cursor_row, max(0, len(rows) - 1))
-        size = Size(LABEL_WIDTH + sum(self._widths), len(rows) + 1)
-        if size != self.virtual_size or widths_before != self._widths or len(old) != len(rows):
+        size = Size(self._label_width + sum(self._widths), len(rows) + 1)
+        if size != self.virtual_size or reshaped or len(old) != len(rows):
             set_virtual_size(self, size)  # rows appearing must not lay out the screen
             self.refresh()
             return
@@ -157,7 +201,7 @@ class FreeAreaGrid(ScrollView, can_focus=True):
         if offset is None or offset.y == 0:
             return
         row = int(self.scroll_offset.y) + offset.y - 1
-        x = int(self.scroll_offset.x) + offset.x - LABEL_WIDTH
+        x = int(self.scroll_offset.x) + offset.x - self._label_width
         if not 0 <= row < len(self.rows) or x < 0:
             return
         for order, width in enumerate(self._widths):
@@ -175,14 +219,15 @@ class FreeAreaGrid(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
         elif self.cursor_row >= top + height:
             self.scroll_to(y=self.cursor_row - height + 1, animate=False, immediate=True)
-        left = LABEL_WIDTH + sum(self._widths[:self.cursor_col])
+        label = self._label_width
+        left = label + sum(self._widths[:self.cursor_col])
         right = left + self._widths[self.cursor_col]
         width = self.scrollable_content_region.width
         scroll_x = int(self.scroll_offset.x)
         if right > scroll_x + width:
             self.scroll_to(x=right - width, animate=False, immediate=True)
-        elif left - LABEL_WIDTH < scroll_x:
-            self.scroll_to(x=max(0, left - LABEL_WIDTH), animate=False, immediate=True)
+        elif left - label < scroll_x:
+            self.scroll_to(x=max(0, left - label), animate=False, immediate=True)
 
     # ------------------------------------------------------------------ drawing
 
@@ -207,14 +252,16 @@ class FreeAreaGrid(ScrollView, can_focus=True):
                 strip = self._row(self.rows[index], index, cursor)
                 self._cache.set(key, strip)
         # The label column stays put; the counts scroll sideways.
-        label = strip.crop(0, LABEL_WIDTH)
-        counts = strip.crop(LABEL_WIDTH + scroll_x, LABEL_WIDTH + scroll_x + max(0, width - LABEL_WIDTH))
+        lw = self._label_width
+        label = strip.crop(0, lw)
+        counts = strip.crop(lw + scroll_x, lw + scroll_x + max(0, width - lw))
         return Strip.join([label, counts]).adjust_cell_length(width, self.rich_style)
 
     def _header(self) -> Strip:
         style = self.rich_style + self.get_component_rich_style("free-area-grid--header",
                                                                 partial=True)
-        text = f"{'zone · type':<{LABEL_WIDTH}}" + "".join(
+        title = "zone · type" if self._label_width > 11 else "zone"
+        text = f"{title:<{self._label_width}}" + "".join(
             f"{order:>{w - 1}} " for order, w in enumerate(self._widths))
         return Strip([Segment(text, style)])
 
@@ -223,17 +270,22 @@ class FreeAreaGrid(ScrollView, can_focus=True):
         if index % 2:
             base += self.get_component_rich_style("free-area-grid--zebra", partial=True)
         bold = Style(bold=True) if row.total else Style()
-        segments = [Segment(f"{row.label:<{LABEL_WIDTH}}"[:LABEL_WIDTH], base + bold)]
+        lw, form = self._label_width, self._form
+        label = row.short or row.label if form == SHORT else row.label
+        segments = [Segment(f"{label:<{lw}}"[:lw], base + bold)]
         cursor_style = self.get_component_rich_style("free-area-grid--cursor", partial=True)
         for order, width in enumerate(self._widths):
-            count, delta = row.cell(order)
+            count, delta = row.cell(order, form)
             style = base + bold + (Style(dim=True) if count == "0" else Style())
+            change = row.delta(order)
+            if form == SHORT and change:  # no room for the change: underlined, coloured
+                style += Style(color="green" if change > 0 else "red", bold=True, underline=True)
             if order == cursor:
                 style += cursor_style
             pad = width - 1 - len(count) - len(delta)
             segments.append(Segment(" " * pad + count, style))
             if delta:
-                colour = Style(color="green" if delta[0] == "+" else "red", bold=True)
+                colour = Style(color="green" if delta[0] in "+▲" else "red", bold=True)
                 segments.append(Segment(delta, style + colour))
             segments.append(Segment(" ", base))
         return Strip(segments)

@@ -19,6 +19,8 @@ from kmsan_tui.tui.messages import PageSelected
 from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid, GridRow
 
 BLOCK_LIMIT = 512  # blocks listed per free list (the list says when there are more)
+SHORT_TYPES = {"Unmovable": "Unmov", "Movable": "Mov", "Reclaimable": "Recl",
+               "HighAtomic": "HiAt", "Isolate": "Iso", "CMA": "CMA"}
 
 
 def grid_rows(frame: Frame) -> tuple[GridRow, ...]:
@@ -38,7 +40,8 @@ def grid_rows(frame: Frame) -> tuple[GridRow, ...]:
             was = old.by_type[ti] if old is not None else None
             rows.append(GridRow(f"{zi}:{ti}", f"  {mt.label}", counts,
                                 tuple(c - w for c, w in zip(counts, was, strict=True))
-                                if was is not None else None))
+                                if was is not None else None,
+                                short=f" {SHORT_TYPES.get(mt.label, mt.label[:5])}"))
     return tuple(rows)
 
 
@@ -49,8 +52,14 @@ class FreeLists(Vertical):
 ## Free lists
 
 `free_area[order].nr_free` of every zone, split by migratetype (the numbers of
-`/proc/pagetypeinfo`; a zone's first row, in bold, is `/proc/buddyinfo`). A
-`+n`/`−n` after a count is its change since the last command.
+`/proc/pagetypeinfo`; a zone's first row, in bold, is `/proc/buddyinfo`): the
+number of free **blocks** of 2^order pages (order 10: 4 MiB blocks, where a booted
+machine keeps nearly all its free memory). Columns are orders 0 to 10.
+
+A `+n`/`−n` after a count is its change since the last command; when the panel is
+too narrow for every order with those, a `▲`/`▼`, and narrower still the changed
+count is underlined (green: more, red: fewer). Counts above 9,999 are rounded
+(`21k`, `1.2M`); `/proc` format (`p`) has them exact.
 
 - **Enter** or a click on a count lists the blocks on that free list, head first
 - **Enter** on a block jumps the map cursor to it; **escape** closes the list

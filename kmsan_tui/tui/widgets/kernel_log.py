@@ -20,6 +20,7 @@ from kmsan_tui.tui.eventlog import EventLog
 from kmsan_tui.tui.frame import Frame
 
 MAX_LINES = 5000
+INDENT = 4  # continuation lines of a wrapped message
 _KIND_STYLE = {"warn": "bold yellow", "bug": "bold red", "meta": "cyan", "memblock": "dim",
                "alloc": "", "free": "", "log": ""}
 
@@ -32,10 +33,18 @@ class KernelLog(RichLog):
 
 The simulated `dmesg`: what the kernel would print, in its own format, a rule
 before each boot step. Warnings are yellow, bugs (oopses, panics, bad pages) red,
-KMSAN lines cyan.
+KMSAN lines cyan. Long lines wrap to the panel's width. The `Memory:` line
+(mem_init_print_info()) is the kernel's own summary: `available` is free pages,
+`reserved` is present - totalram_pages (the Metrics tab defines each figure).
 
 - `D` shows or hides memblock=debug lines
 """
+
+    # Lines wrap: no sideways scrolling; the vertical scrollbar's column is kept, so
+    # the wrap width does not change when it appears.
+    DEFAULT_CSS = """
+    KernelLog { overflow-x: hidden; scrollbar-gutter: stable; }
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("D", "toggle_debug", "memblock=debug", id="kernel_log.debug"),
@@ -47,9 +56,11 @@ KMSAN lines cyan.
     """Show memblock=debug lines."""
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, max_lines=MAX_LINES, wrap=False, markup=False, auto_scroll=True)
+        super().__init__(id=id, max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=True,
+                         min_width=16)
         self._written: EventLog | None = None  # the log shown, to append only what follows
         self._last_step: str | None = None  # the step of the last event written
+        self._wrapped_at = 0  # the width the lines shown were wrapped to
 
     def watch_frame(self) -> None:
         if self.region.height:
@@ -62,8 +73,27 @@ KMSAN lines cyan.
     def on_show(self, _event: events.Show) -> None:
         self._sync()
 
+    def on_resize(self, _event: events.Resize) -> None:
+        # RichLog wraps a line once, when it is written: a new width writes them again.
+        width = self.scrollable_content_region.width
+        if width and width != self._wrapped_at and self._written is not None:
+            self._written = None
+            self._sync()
+
     def action_toggle_debug(self) -> None:
         self.memblock_debug = not self.memblock_debug
+
+    def _hanging(self, text: Text) -> Text:
+        """A long line wrapped with its continuation lines indented (as dmesg reads
+        in a narrow terminal, but with the start of each message standing out)."""
+        width = self.scrollable_content_region.width
+        if not width or text.cell_len <= width:
+            return text
+        lines = text.wrap(self.app.console, width)
+        rest = Text("\n").join(lines[1:]).wrap(self.app.console, max(8, width - INDENT))
+        out = Text("\n").join([lines[0], *(Text(" " * INDENT) + line for line in rest)])
+        out.no_wrap = True
+        return out
 
     def _sync(self) -> None:
         frame = self.frame
@@ -74,6 +104,7 @@ KMSAN lines cyan.
             return
         new = log.since(self._written, MAX_LINES) if self._written is not None else None
         if new is None:  # undone, switched, reloaded or refiltered: redraw from the start
+            self._wrapped_at = self.scrollable_content_region.width
             self.clear()
             self._last_step = None
             new = log.since(None, MAX_LINES) or ()
@@ -84,6 +115,6 @@ KMSAN lines cyan.
                 self.write(Text(f"── {step} ──", style="bold dim"))
             if event.kind == "memblock" and not self.memblock_debug:
                 continue
-            self.write(Text(event.text, style=_KIND_STYLE.get(event.kind, "")))
+            self.write(self._hanging(Text(event.text, style=_KIND_STYLE.get(event.kind, ""))))
         self._last_step = step
         self._written = log

@@ -7,13 +7,15 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from kmsan_tui.model import mapindex as mc
 from kmsan_tui.model.owners import CATEGORIES, OTHER
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.frame import Frame
 
 
 def state_items(palette: str) -> list[Text]:
-    """One entry per page state: its glyph drawn as on the map, and its name."""
+    """One entry per page state: its glyph drawn as on the map, and its name; last,
+    how a mixed cell looks."""
     items = []
     for look in palettes.looks(palette):
         cell = palettes.style(palette, look.code)
@@ -22,6 +24,10 @@ def state_items(palette: str) -> list[Text]:
                     else cell + Style(underline=True))
         item.append(f" {look.short}")
         items.append(item)
+    mixed = Text()
+    mixed.append("S", palettes.style(palette, mc.SHADOW, mixed=True))
+    mixed.append(" mixed (mostly S)")
+    items.append(mixed)
     return items
 
 
@@ -61,6 +67,16 @@ def legend_text(palette: str, letters: tuple[str, ...], width: int, owners: bool
 class MapLegend(Static):
     """What the glyphs and colours of the memory map mean; the owner letters in use
     are listed when the legend is wide enough (not at 80 columns)."""
+
+    HELP = """\
+## Map legend
+
+Each page state's glyph on its colour, as the map draws it: a **solid** block is a
+cell whose pages are all in that state; a coloured glyph on **no background** is a
+**mixed** cell (several states; the glyph is the most common). Below, the owner
+letters in use: upper case for memblock-reserved pages, lower case for pages the
+buddy allocator handed out (`K`/`k` kernel image, `M`/`m` memmap...).
+"""
 
     DEFAULT_CSS = """
     MapLegend { height: auto; padding: 0 1; color: $text-muted; }

@@ -11,6 +11,7 @@ other strategy in the comparison) are underlined, and flash once when they appea
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -28,12 +29,14 @@ from kmsan_tui.model.constants import PAGE_SHIFT
 from kmsan_tui.model.mapdiff import Changes
 from kmsan_tui.model.mapindex import Cells, MapIndex
 from kmsan_tui.tui import palettes
-from kmsan_tui.tui.fmt import short_addr, size
+from kmsan_tui.tui.cellinfo import CellInfo, cell_info
+from kmsan_tui.tui.fmt import AddrLabels, addr_labels, size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
 from kmsan_tui.tui.widgets.scrolling import set_virtual_size
 
-GUTTER = 8  # "  3.25G" and a separator
+GUTTER = 8  # the narrowest gutter: "  3.25G" and a separator
+MAX_LABEL = 11  # row labels longer than this are hex (see fmt.addr_labels)
 REUSE_DEPTH = 4  # earlier states whose cells a row may reuse
 FLASH_SECONDS = 0.6
 
@@ -50,13 +53,52 @@ def fit_pages_per_cell(span: int, cols: int, rows: int) -> int:
     return ppc
 
 
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """How the map lays its cells out in a given content area."""
+
+    gutter: int  # row label and separator
+    cols: int  # cells per row
+    pages_per_cell: int
+    labels: AddrLabels  # exact row labels: every row's first address, distinct
+
+    @property
+    def row_pages(self) -> int:
+        return self.cols * self.pages_per_cell
+
+
+def map_geometry(span: int, width: int, height: int, zoom: int) -> Geometry:
+    """The narrowest gutter that holds every row's exact label, and what is left for
+    cells. The labels depend on the row's size, so on the columns the gutter leaves:
+    the gutter widens one column at a time until its labels fit."""
+    def layout(gutter: int) -> tuple[int, int, AddrLabels]:
+        cols = max(8, width - gutter)
+        fit = fit_pages_per_cell(span, cols, height)
+        ppc = fit if zoom <= 0 else min(zoom, fit)
+        rows = -(-span // (cols * ppc))
+        return cols, ppc, addr_labels((cols * ppc) << PAGE_SHIFT,
+                                      ((rows - 1) * cols * ppc) << PAGE_SHIFT, MAX_LABEL)
+
+    gutter = GUTTER
+    cols, ppc, labels = layout(gutter)
+    while labels.width >= gutter:
+        # Hex labels (the last resort) hold any address: the next pass is the last.
+        gutter = labels.width + 1 if labels.shift < 0 else gutter + 1
+        cols, ppc, labels = layout(gutter)
+    return Geometry(gutter, cols, ppc, labels)
+
+
 class MemoryMap(ScrollView, can_focus=True):
     """Every page of the machine, one cell per ``pages_per_cell`` pages."""
 
     HELP = """\
 ## Physical memory map
 
-Each cell is the dominant state of its pages: a **glyph** and a **colour**.
+Physical memory from address 0, left to right and top to bottom; each row starts
+at the address in the gutter (exact: `253.75G` is 253 GiB + 768 MiB). One cell is
+the number of pages the bottom border says.
+
+Each cell is a **glyph** and a **colour**:
 
 - `0`-`9`, `A`: free, the order of the largest block
 - `K` `M` `L`...: reserved by memblock, by owner (see the legend)
@@ -65,6 +107,14 @@ Each cell is the dominant state of its pages: a **glyph** and a **colour**.
 - `H`: held back by the eager strategy, not yet paired
 - `!`: blind spot, data with no metadata
 - `·`: RAM memblock has not handed over yet; blank: a hole
+
+A **solid** block of colour: every page of the cell is in that state. A coloured
+glyph on **no background** (dim in mono): the cell is **mixed**, its pages are in
+several states and the glyph is the most common among 16 evenly spaced pages
+(`░`: mostly hole). The title names the cursor's cell with the share of each
+state; hovering the mouse over a cell lists them all, with page counts. Eager's
+shadow, origin and data chunks alternate every 4 MiB: zoomed out, whole rows of
+eager memory are mixed.
 
 Underlined cells changed with the last command. Arrows move the cursor, `+`/`-`
 zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a cell.
@@ -118,13 +168,14 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         self._ref_token = 0
         self._signatures: dict[int, tuple[object, ...] | None] = {}  # what each line shows
         self._diff_pending = False
-        self._fit_key: tuple[int, int, int] = (0, 0, 0)
-        self._fit = 1
+        self._geometry_key: tuple[int, ...] = ()
+        self._geometry_value = Geometry(GUTTER, 8, 1, addr_labels(1, 1))
         self._flash = False
         self._styles: dict[tuple[int, bool, bool, bool], Style] = {}
         self._region_key: tuple[object, ...] = ()
         self._region = Region()
         self._style_token = 0
+        self._infos: LRUCache[tuple[object, ...], CellInfo] = LRUCache(256)
 
     # ------------------------------------------------------------------ geometry
 
@@ -144,17 +195,29 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
             self._region_key, self._region = key, self.scrollable_content_region
         return self._region
 
+    def _geometry(self) -> Geometry:
+        """Gutter, columns, cell size and row labels for the current size and zoom
+        (cached: the properties below need it hundreds of times a frame)."""
+        content = self._content()
+        key = (content.width, content.height, self.span, self.zoom)
+        if key != self._geometry_key:
+            self._geometry_key, self._geometry_value = key, map_geometry(
+                self.span, content.width, content.height, self.zoom)
+        return self._geometry_value
+
+    @property
+    def label_width(self) -> int:
+        """Columns of the row labels and their separator."""
+        return self._geometry().gutter
+
     @property
     def cols(self) -> int:
-        return max(8, self._content().width - GUTTER)
+        return self._geometry().cols
 
     @property
     def pages_per_cell(self) -> int:
         """The effective cell size (the fit size when zoom is 0)."""
-        key = (self.span, self.cols, self._content().height)
-        if key != self._fit_key:
-            self._fit_key, self._fit = key, fit_pages_per_cell(*key)
-        return self._fit if self.zoom <= 0 else min(self.zoom, self._fit)
+        return self._geometry().pages_per_cell
 
     @property
     def nrows(self) -> int:
@@ -173,13 +236,33 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         if set_virtual_size(self, virtual):  # a zoom must not lay out the whole screen
             self.refresh()
         ppc = self.pages_per_cell
+        end = self.span << PAGE_SHIFT
         subtitle = (f"1 cell = {ppc:,} page{'s' if ppc > 1 else ''} "
-                    f"({size(ppc << PAGE_SHIFT)}) · 0–{short_addr(self.span << PAGE_SHIFT)}")
-        # Setting a border title repaints the whole widget, even to the same text.
-        if self.border_title != "Physical memory":
-            self.border_title = "Physical memory"
+                    f"({size(ppc << PAGE_SHIFT)}) · 0–{addr_labels(end, end)(end)}")
         if self.border_subtitle != subtitle:
             self.border_subtitle = subtitle
+        self._update_title()
+
+    def _cell_info(self, pfn: int) -> CellInfo | None:
+        """What the cell holding ``pfn`` holds (cached per state, cell and size)."""
+        if self.frame is None or not self.frame.index.has_memory:
+            return None
+        ppc = self.pages_per_cell
+        start = pfn // ppc * ppc
+        key = (self.frame.index, start, ppc)
+        info = self._infos.get(key)
+        if info is None:
+            info = cell_info(self.frame.index, start, ppc)
+            self._infos.set(key, info)
+        return info
+
+    def _update_title(self) -> None:
+        """The title names the cursor's cell and, when it mixes states, their shares."""
+        info = self._cell_info(self.cursor)
+        title = "Physical memory" if info is None else f"Physical memory · ▶ {info.line()}"
+        # Setting a border title repaints the whole widget, even to the same text.
+        if self.border_title != title:
+            self.border_title = title
 
     # ------------------------------------------------------------------ watchers
 
@@ -235,9 +318,10 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
                 cells = self._row_cells(frame.index, row, ppc, cols)
                 before = self._row_cells(ref, row, ppc, cols) if ref is not None else None
                 signature = (row, common, cursor_col if row == cursor_row else -1,
-                             cells.codes.tobytes(), cells.aux.tobytes(),
+                             cells.codes.tobytes(), cells.aux.tobytes(), cells.mixed.tobytes(),
                              None if before is None else
-                             (before.codes.tobytes(), before.aux.tobytes()))
+                             (before.codes.tobytes(), before.aux.tobytes(),
+                              before.mixed.tobytes()))
             if signature is None or self._signatures.get(y) != signature:
                 self._signatures[y] = signature
                 changed.append(y)
@@ -259,6 +343,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def watch_cursor(self, old: int, new: int) -> None:
         if self.frame is None or not self.size.height:
             return
+        self._update_title()
         old_row, _ = self.cell_of(old)
         new_row, _ = self.cell_of(new)
         self._scroll_to_cursor()
@@ -305,11 +390,23 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
             return max(1, power // 2 if power == ppc else power)
         return 0 if power * 2 >= fit else power * 2
 
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """The tooltip: what the cell under the mouse holds, share by share."""
+        offset = event.get_content_offset(self)
+        if self.frame is None or offset is None:
+            return
+        col = offset.x - self.label_width
+        row = int(self.scroll_offset.y) + offset.y
+        info = None
+        if 0 <= col < self.cols and 0 <= row < self.nrows:
+            info = self._cell_info(min(self.pfn_at(row, col), self.span - 1))
+        self.tooltip = info.text() if info is not None else None
+
     def on_click(self, event: events.Click) -> None:
         offset = event.get_content_offset(self)
         if self.frame is None or offset is None:
             return
-        col = offset.x - GUTTER
+        col = offset.x - self.label_width
         row = int(self.scroll_offset.y) + offset.y
         if 0 <= col < self.cols and 0 <= row < self.nrows:
             pfn = min(self.pfn_at(row, col), self.span - 1)
@@ -376,8 +473,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
                   + np.arange(cols, dtype=np.int64)[None, :] * ppc).ravel()
         batch = index.cells_at(firsts, ppc)
         for k, row in enumerate(todo):
-            part = Cells(batch.codes[k * cols:(k + 1) * cols], batch.aux[k * cols:(k + 1) * cols])
-            self._cells.set((index, ppc, cols, row), part)
+            self._cells.set((index, ppc, cols, row), batch.part(k * cols, (k + 1) * cols))
 
     def notify_style_update(self) -> None:
         """The theme or CSS changed: styles and drawn rows are stale."""
@@ -387,13 +483,13 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         self._strips.clear()
         self._drawn.clear()
 
-    def _style(self, code: int, changed: bool, cursor: bool) -> Style:
+    def _style(self, code: int, mixed: bool, changed: bool, cursor: bool) -> Style:
         """The full style of a cell (widget base included), cached: a row of 1 GiB cells
         alternates states at every cell, so this runs per cell."""
-        key = (code, changed, cursor, self._flash)
+        key = (code, mixed, changed, cursor, self._flash)
         style = self._styles.get(key)
         if style is None:
-            style = self.rich_style + palettes.style(self.palette, code)
+            style = self.rich_style + palettes.style(self.palette, code, mixed)
             if changed:
                 style += Style(underline=True, bold=True)
                 if self._flash:
@@ -415,7 +511,7 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         if not frame.index.has_memory:
             note = "memblock knows no RAM yet: press n to run the first boot steps" \
                 if row == 0 else ""
-            return Strip([Segment(f"{'':{GUTTER}}{note}", self.rich_style + Style(dim=True))]
+            return Strip([Segment(f"{'':{self.label_width}}{note}", self.rich_style + Style(dim=True))]
                          ).adjust_cell_length(width, self.rich_style)
         cursor_row, cursor_col = self.cell_of(self.cursor)
         col = cursor_col if row == cursor_row else -1
@@ -434,17 +530,19 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         ppc, cols = self.pages_per_cell, self.cols
         cells = self._row_cells(index, row, ppc, cols)
         codes = cells.codes
-        glyphs = palettes.glyph_row(codes, cells.aux)
-        keys = codes.astype(np.int16) * 4
+        glyphs = palettes.glyph_row(codes, cells.aux, cells.mixed)
+        # What draws a cell, as bits: state code, mixed, changed, cursor.
+        keys = codes.astype(np.int16) * 8 + 4 * cells.mixed
         if ref is not None:
             before = self._row_cells(ref, row, ppc, cols)
-            old = palettes.glyph_row(before.codes, before.aux)
+            old = palettes.glyph_row(before.codes, before.aux, before.mixed)
             changed = (np.frombuffer(glyphs.encode("utf-32-le"), dtype=np.uint32)
                        != np.frombuffer(old.encode("utf-32-le"), dtype=np.uint32))
-            keys += 2 * (changed | (codes != before.codes))
+            keys += 2 * (changed | (codes != before.codes) | (cells.mixed != before.mixed))
         if cursor_col >= 0:
             keys[cursor_col] += 1
-        addr = short_addr(self.pfn_at(row, 0) << PAGE_SHIFT)
+        geometry = self._geometry()
+        addr = geometry.labels(self.pfn_at(row, 0) << PAGE_SHIFT)
         drawn_key = (glyphs, keys.tobytes(), addr, self._flash, self.palette, self.size.width)
         strip = self._drawn.get(drawn_key)
         if strip is not None:
@@ -452,13 +550,14 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         gutter_class = "memory-map--cursor-gutter" if cursor_col >= 0 else "memory-map--gutter"
         gutter_style = self.rich_style + self.get_component_rich_style(gutter_class, partial=True)
         mark = "▶" if cursor_col >= 0 else "│"
-        segments = [Segment(f"{addr:>{GUTTER - 1}}{mark}", gutter_style)]
+        segments = [Segment(f"{addr:>{geometry.gutter - 1}}{mark}", gutter_style)]
         # One segment per run of cells drawn alike.
         bounds = [0, *(np.flatnonzero(np.diff(keys)) + 1).tolist(), len(keys)]
         style_of = self._style
         for a, b in zip(bounds, bounds[1:], strict=False):
             key = int(keys[a])
-            segments.append(Segment(glyphs[a:b], style_of(key >> 2, bool(key & 2), bool(key & 1))))
+            segments.append(Segment(glyphs[a:b], style_of(key >> 3, bool(key & 4), bool(key & 2),
+                                                          bool(key & 1))))
         strip = Strip(segments).adjust_cell_length(self.size.width, self.rich_style)
         self._drawn.set(drawn_key, strip)
         return strip
