@@ -5,8 +5,9 @@ Each command is one module of ``kmsan_tui.cli.commands`` (``NAME``, ``HELP``, ``
 are there, so adding a command touches no other file.
 
 Bad input (a broken layout, an unknown step or layout) prints one line on stderr and
-exits 2; an invariant violation found by --check is a bug and exits 1. The Textual
-app is imported only when it is started.
+exits 2; an invariant violation found by --check is a bug and exits 1, and so is any
+other exception: one line, its traceback in a crash log (kmsan_tui.crashlog). The
+Textual app is imported only when it is started.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from types import ModuleType
 
 from kmsan_tui.cli import commands
-from kmsan_tui.cli.common import DEFAULT_LAYOUT, EXIT_USAGE, Parser
+from kmsan_tui.cli.common import DEFAULT_LAYOUT, EXIT_BUG, EXIT_USAGE, Parser
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.strategies.registry import STRATEGIES
 
@@ -83,4 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except KeyboardInterrupt:
+        print("kmsan-tui: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug: one line, the traceback in a file of its own
+        from kmsan_tui.crashlog import crash_line, write_crash_log
+
+        argv_text = " ".join(sys.argv if argv is None else ["kmsan-tui", *argv])
+        path = write_crash_log(exc, f"command: {argv_text}")
+        print(f"kmsan-tui: {crash_line(exc, path)}", file=sys.stderr)
+        return EXIT_BUG

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
 
 from kmsan_tui.model.layout import KERNELS, SANITIZERS, load_layout
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.model.strategies.registry import STRATEGIES, all_options
+from kmsan_tui.session.commands import MAX_OPS
+from kmsan_tui.session.replay import Progress, finish
+
+T = TypeVar("T")
 
 DEFAULT_LAYOUT = "qemu-8g"
 EXIT_USAGE = 2
@@ -32,6 +36,21 @@ def bounded_int(lo: int, hi: int, what: str) -> Callable[[str], int]:
         return value
     parse.__name__ = what  # argparse names the type in its messages
     return parse
+
+
+def output_file(text: str) -> str:
+    """An argparse type for a file to write: a non-empty name of a file (checked again,
+    with what is there, before any work: safeio.check_target)."""
+    if not text.strip() or text.endswith(("/", "\\")) or "\0" in text:
+        raise argparse.ArgumentTypeError(f"expected the name of a file to write, got {text!r}")
+    return text
+
+
+def add_ops_option(p: argparse.ArgumentParser, default: int = 10000) -> None:
+    """--ops, refused above MAX_OPS (the session's bound) when the arguments are read,
+    before any boot."""
+    p.add_argument("--ops", type=bounded_int(0, MAX_OPS, "ops"), default=default,
+                   help=f"workload operations (0 to {MAX_OPS:,})")
 
 
 def step_name(text: str) -> str:
@@ -85,6 +104,29 @@ def simulation(args: argparse.Namespace) -> Simulation:
     if getattr(args, "until", None):
         sim.index_of(args.until)  # an unknown step is a usage error before any work
     return sim
+
+
+def drain(work: Generator[Progress, None, T], label: str) -> T:
+    """Run a generator of progress to its end (a replay, a session opening), with a
+    progress bar on stderr when it is a terminal. Ctrl-C stops it between two units of
+    work: the generator is closed and the KeyboardInterrupt goes on (exit 130)."""
+    if not sys.stderr.isatty():
+        return finish(work)
+    from rich.console import Console
+    from rich.progress import Progress as Bar
+
+    with Bar(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        try:
+            while True:
+                step = next(work)
+                bar.update(task, completed=step.done, total=step.total or None,
+                           description=f"{label}: {step.what}")
+        except StopIteration as stop:
+            value: T = stop.value
+            return value
+        finally:
+            work.close()
 
 
 def progress_bar(total: int, label: str) -> tuple[Callable[[int], None], Callable[[], None]]:

@@ -45,6 +45,8 @@ class InputError(UserError):
 def read_bytes(path: str | Path, what: str = "file", limit: int = DEFAULT_LIMIT) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes (else an InputError)."""
     name = str(path)
+    if not name or "\0" in name:
+        raise InputError(f"{name!r}: not a file name")
     try:
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except OSError as exc:
@@ -179,8 +181,8 @@ def check_target(path: str | Path, what: str = "file") -> Path:
     """
     target = Path(path)
     name = str(path)
-    if not name or name.endswith(os.sep):
-        raise UserError(f"{name or repr(name)}: not a file name for the {what}")
+    if not name or name.endswith(os.sep) or "\0" in name:
+        raise UserError(f"{name!r}: not a file name for the {what}")
     try:
         info = os.lstat(target)
     except FileNotFoundError:

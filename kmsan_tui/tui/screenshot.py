@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 from pathlib import Path
 
+from kmsan_tui.model.safeio import atomic_write, check_target
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.session import Session
 from kmsan_tui.tui.app import KmsanApp
@@ -19,25 +18,17 @@ def take_screenshot(sim: Simulation, until_step: str | None, output_path: str | 
     step) in a session, open the explorer on it headless, and save the screen as SVG.
 
     ``sim`` is only read for its configuration; the session makes its own simulation.
-    The file is written atomically.
+    The file is written atomically (safeio: never over a device or a directory, no
+    temporary file left behind).
     """
     session = Session(sim.layout, sim.config.strategy, sim.seed)
     runner = Runner(session)
     if until_step:
         runner.run_to(session.sim.index_of(until_step))
     app = KmsanApp(runner, flash_changes=False)
-    target = Path(output_path)
+    target = check_target(output_path, "screenshot")  # before the rendering
     svg = asyncio.run(_render(app, size))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(svg)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, svg, "screenshot")
 
 
 async def _render(app: KmsanApp, size: tuple[int, int]) -> str:

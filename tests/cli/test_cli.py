@@ -11,7 +11,10 @@ from kmsan_tui.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
+    try:
+        code = main(list(args))
+    except SystemExit as exit_:  # argparse refuses bad arguments before any work
+        code = int(exit_.code or 0)
     out, err = capsys.readouterr()
     return code, out, err
 

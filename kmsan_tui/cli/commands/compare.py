@@ -12,8 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 
-from kmsan_tui.cli.common import add_machine_options, strategy_options
-from kmsan_tui.model.errors import UserError
+from kmsan_tui.cli.common import (
+    add_machine_options,
+    add_ops_option,
+    progress_bar,
+    strategy_options,
+)
 from kmsan_tui.model.layout import load_layout
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.model.strategies.registry import REGISTRY, STRATEGIES
@@ -28,7 +32,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_machine_options(p, strategy=False)
     p.add_argument("--workload", choices=sorted(WORKLOADS),
                    help="run this workload after the boot, the same in every column")
-    p.add_argument("--ops", type=int, default=10000, help="workload operations")
+    add_ops_option(p)
     p.add_argument("--variants", action="store_true",
                    help="also each strategy setting that differs from its default")
     p.add_argument("--json", action="store_true",
@@ -52,8 +56,6 @@ def columns(variants: bool) -> list[tuple[str, str, dict[str, str]]]:
 def run(args: argparse.Namespace) -> int:
     from kmsan_tui.report import compare_table
 
-    if args.ops < 0:
-        raise UserError(f"--ops must not be negative, got {args.ops}")
     base = load_layout(args.layout)
     given = {k: v for k, v in (("sanitizer", args.sanitizer), ("version", args.kernel)) if v}
     given |= strategy_options(args)
@@ -66,7 +68,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             sim.run()
         if args.workload:
-            sim.run_workload(args.workload, args.ops)
+            update, stop = progress_bar(args.ops, f"{column}: {args.workload}")
+            try:
+                sim.run_workload(args.workload, args.ops, update)
+            finally:
+                stop()
         results.append((column, sim.metrics()))
     if args.json:
         print(json.dumps({name: m.as_dict() for name, m in results}, indent=1))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kmsan_tui.cli.common import Parser, bounded_int
+from kmsan_tui.cli.common import Parser, bounded_int, output_file
 from kmsan_tui.formats.facts import BootFacts, Note
 from kmsan_tui.formats.layout_writer import Imported, build_layout
 from kmsan_tui.model.layout_types import KERNELS, SANITIZERS
@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     iomem = sub.add_parser("iomem", help="a copy of /proc/iomem (read as root)")
     for q in (dmesg, iomem):
         q.add_argument("file", metavar="FILE")
-        q.add_argument("-o", "--output", metavar="LAYOUT", help="write the layout here (else stdout)")
+        q.add_argument("-o", "--output", metavar="LAYOUT", type=output_file,
+                       help="write the layout here (else stdout)")
         q.add_argument("--kernel", choices=KERNELS, help="the kernel profile (else the closest)")
         q.add_argument("--sanitizer", choices=SANITIZERS, help="the sanitizer (else from the log)")
         q.add_argument("--name", help="the machine's name (else the file's)")
@@ -67,7 +68,7 @@ def report(notes: tuple[Note, ...] | list[Note]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.output:
+    if args.output is not None:
         check_target(args.output, "layout")  # before reading anything
     facts = read_facts(args.source, args.file, getattr(args, "cpus", None))
     imported = build_layout(facts, kernel=args.kernel, sanitizer=args.sanitizer, name=args.name)
@@ -76,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     check_layout(imported.text, args.output or "<stdout>")
     report(imported.notes)
     print(summary(facts, imported), file=sys.stderr)
-    if args.output:
+    if args.output is not None:
         atomic_write(args.output, imported.text, "layout")
     else:
         print(imported.text, end="")

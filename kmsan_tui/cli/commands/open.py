@@ -26,11 +26,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def open_session(path: str, *, at: str | None = None, keymap: str | None = None) -> int:
     """Replay ``path`` and run the explorer on it (the top-level --session FILE too)."""
+    from kmsan_tui.cli.common import drain
     from kmsan_tui.session import files
     from kmsan_tui.tui.app import run_app, user_keymap
 
     bindings = user_keymap(keymap)  # a bad keymap before any work
-    session = files.load(path)
+    session = drain(files.opening(path), "opening")
     if at is not None:
         session.seek_now(*session.find(at))
     return run_app(session.layout, keymap=None, session=session, bindings=bindings)

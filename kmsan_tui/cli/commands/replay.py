@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from kmsan_tui.cli.common import EXIT_BUG, print_summary
+from kmsan_tui.cli.common import EXIT_BUG, drain, print_summary
 
 NAME = "replay"
 HELP = "replay a saved session headless (--verify: check every digest)"
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from kmsan_tui.session import DivergenceError, files
 
     try:
-        session = files.load(args.file, verify=args.verify)
+        session = drain(files.opening(args.file, verify=args.verify), "replaying")
     except DivergenceError as exc:
         print(f"kmsan-tui: diverges: {exc}", file=sys.stderr)
         return EXIT_BUG

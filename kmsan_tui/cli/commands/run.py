@@ -10,6 +10,8 @@ from typing import Any
 from kmsan_tui.cli.common import (
     EXIT_BUG,
     add_machine_options,
+    add_ops_option,
+    output_file,
     overrides,
     print_summary,
     progress_bar,
@@ -27,13 +29,14 @@ ORDER = 10
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_machine_options(p)
     p.add_argument("--workload", choices=sorted(WORKLOADS), help="post-boot workload")
-    p.add_argument("--ops", type=int, default=10000, help="workload operations")
+    add_ops_option(p)
     p.add_argument("--check", action="store_true", help="check invariants after each step")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     p.add_argument("--memblock-debug", action="store_true",
                    help="include memblock=debug lines in the log")
-    p.add_argument("--save", metavar="FILE", help="save the session (replay it with `replay`)")
+    p.add_argument("--save", metavar="FILE", type=output_file,
+                   help="save the session (replay it with `replay`)")
 
 
 def zone_json(sim: Simulation) -> list[dict[str, Any]]:
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from kmsan_tui.session import Session, Step, Workload, files
     from kmsan_tui.session.layoutdoc import read_layout
 
-    if args.save:
+    if args.save is not None:
         check_target(args.save, "session")  # before the boot: a save that cannot be written
     layout, layout_source = read_layout(args.layout)
     session = Session(layout, args.strategy or layout.kernel.strategy, args.seed, overrides(args),
@@ -88,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             problems += [f"after workload {args.workload}: {p}" for p in sim.check()]
         if show:
             print(sim.events[-1].text)
-    if args.save:
+    if args.save is not None:
         files.save(session, args.save)
     metrics = sim.metrics()
     if args.json:

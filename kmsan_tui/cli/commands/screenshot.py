@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kmsan_tui.cli.common import add_machine_options, simulation
+from kmsan_tui.cli.common import add_machine_options, output_file, simulation
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.safeio import check_target
 
@@ -20,7 +20,7 @@ ORDER = 60
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_machine_options(p)
-    p.add_argument("output", help="the .svg file to write")
+    p.add_argument("output", type=output_file, help="the .svg file to write")
     p.add_argument("--size", default="120x40", help="terminal size COLSxROWS")
 
 

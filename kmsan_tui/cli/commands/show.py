@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from kmsan_tui.cli.common import add_machine_options, bounded_int, simulation
+from kmsan_tui.cli.common import add_machine_options, add_ops_option, progress_bar, simulation
 from kmsan_tui.formats.render import FORMATS, render
 from kmsan_tui.formats.snapshot import view_of
 from kmsan_tui.model.workloads import WORKLOADS
@@ -15,7 +15,6 @@ from kmsan_tui.model.workloads import WORKLOADS
 NAME = "show"
 HELP = "print a /proc, debugfs or console format of a simulated machine"
 ORDER = 20
-MAX_OPS = 100_000_000
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -23,8 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one of: " + ", ".join(FORMATS))
     add_machine_options(p)
     p.add_argument("--workload", choices=sorted(WORKLOADS), help="run a workload after the boot")
-    p.add_argument("--ops", type=bounded_int(0, MAX_OPS, "ops"), default=10000,
-                   help="workload operations")
+    add_ops_option(p)
     p.add_argument("--json", action="store_true",
                    help="print JSON (jc's shape for buddyinfo, pagetypeinfo, zoneinfo, meminfo)")
 
@@ -36,7 +34,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         sim.run()
     if args.workload:
-        sim.run_workload(args.workload, args.ops)
+        update, stop = progress_bar(args.ops, args.workload)
+        try:
+            sim.run_workload(args.workload, args.ops, update)
+        finally:
+            stop()
     out = render(view_of(sim), sim.step_names_run, args.format, args.json)
     if args.json:
         print(json.dumps(out, indent=1))
