@@ -46,7 +46,7 @@ def test_list_ticks_the_finished_lessons_and_counts_the_rest(
     code, out, _ = run(capsys, "tutorial", "--list")
     assert code == 0
     assert "[✓ finished]" in out.splitlines()[0]
-    assert "[1/4]" in out.splitlines()[3]
+    assert "[1/5]" in out.splitlines()[3]
     assert "1 of 6 finished" in out
 
 

@@ -216,6 +216,7 @@ class TutorialActions(CommandScreen):
             "-lesson-top": slot == "top",
             "-lesson-bottom": slot == "bottom",
             "-lesson-side": slot == "side",
+            "-lesson-tabs-first": bool(panels) and panels[0] in TAB_OF_PANEL,
             "-lesson-no-inspector": tab_at is not None and inspector_at is None,
             "-lesson-tab-first": tab_at is not None and inspector_at is not None
             and tab_at < inspector_at,
@@ -343,13 +344,16 @@ class TutorialActions(CommandScreen):
         if not reached and activity.kind != "answer":
             return
         progress = self.progress_file
-        keys = self._key_names()
         for goal in reached:
             progress.reach(run.lesson.slug, goal.id)
-            self.notify(f"✓ {render(goal.text, keys)}", title="goal reached", timeout=4)
         if run.complete and run.lesson.slug not in progress.finished:
             progress.finish(run.lesson.slug)
-            self.notify(f"Lesson {run.lesson.number} complete", timeout=4)
+            following = f": {self._key_names()['tutorial_next']} opens the next one" \
+                if run.lesson.number and run.lesson.number < len(shipped_lessons()) else ""
+            self.notify(f"Lesson complete{following}", timeout=4)
+        elif reached:
+            self.notify(f"✓ goal reached ({len(run.reached)} of {len(run.lesson.goals)})",
+                        timeout=3)
         self._save_progress()
         self._draw_lesson()
         pending = run.pending_prediction()

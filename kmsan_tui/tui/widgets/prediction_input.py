@@ -41,7 +41,7 @@ class PredictionInput(Vertical):
             yield OptionList(*[Option(choice, id=choice) for choice in self.choices],
                              id="prediction-choices", compact=True)
         else:
-            yield Input(placeholder="your answer: a number, then Enter", type="number",
+            yield Input(placeholder="a number, then Enter", type="number",
                         id="prediction-number", compact=True)
 
     def on_mount(self) -> None:

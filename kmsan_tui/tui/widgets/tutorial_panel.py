@@ -73,9 +73,11 @@ because the state already showed it.
         padding: 0 1;
         #tutorial-title { text-style: bold; height: auto; }
         #tutorial-scroll { height: 1fr; scrollbar-size-vertical: 1; }
-        #tutorial-feedback, #tutorial-goals, #tutorial-done { height: auto; margin-top: 1; }
-        #tutorial-ask { height: auto; max-height: 60%; border-top: hkey $accent; }
-        #tutorial-question { height: auto; }
+        #tutorial-question, #tutorial-feedback, #tutorial-goals, #tutorial-done {
+            height: auto; margin-top: 1;
+        }
+        #tutorial-question { color: $text-accent; }
+        #tutorial-ask { height: auto; }
         #tutorial-waiting { height: auto; color: $text-muted; text-style: italic; }
         #tutorial-buttons { height: auto; display: none; }
         &.-complete #tutorial-buttons { display: block; }
@@ -106,6 +108,7 @@ because the state already showed it.
         yield Static(id="tutorial-title")
         with VerticalScroll(id="tutorial-scroll", can_focus=True):
             yield Static(id="tutorial-body")
+            yield Static(id="tutorial-question")
             yield Static(id="tutorial-feedback")
             yield Static(id="tutorial-goals")
             yield Static(id="tutorial-done")
@@ -113,8 +116,7 @@ because the state already showed it.
                 yield Button("Restart", id="tutorial-restart", compact=True)
                 yield Button("Next lesson", id="tutorial-next", variant="primary",
                              compact=True)
-        with Vertical(id="tutorial-ask"):
-            yield Static(id="tutorial-question")
+        with Vertical(id="tutorial-ask"):  # the answer, always in sight below the text
             yield Static(id="tutorial-waiting")
         yield Static(id="tutorial-keys")
 
@@ -133,7 +135,7 @@ because the state already showed it.
             (view.number, view.title)
         self._drawn = view
         self.border_title = (f"Lesson {view.number}/{view.total}" if view.number
-                             else "Lesson")
+                             else "Lesson") + f" · {view.title}"
         if first:
             self.query_one("#tutorial-title", Static).update(Text(view.title))
             self.query_one("#tutorial-body", Static).update(Markdown(view.body))
@@ -155,10 +157,10 @@ because the state already showed it.
             self._scroll_to(target)
         self._reached_shown = reached
 
-    def _scroll_to(self, selector: str) -> None:
+    def _scroll_to(self, selector: str, top: bool = False) -> None:
         scroll = self.query_one("#tutorial-scroll", VerticalScroll)
         self.call_after_refresh(lambda: scroll.scroll_to_widget(
-            self.query_one(selector), animate=False))
+            self.query_one(selector), animate=False, top=top))
 
     def _draw_feedback(self, view: LessonView) -> None:
         text = Text()
@@ -202,8 +204,10 @@ because the state already showed it.
         ask = self.query_one("#tutorial-ask")
         ask.display = question is not None or bool(view.waiting)
         wanted = question.id if question is not None else None
-        self.query_one("#tutorial-question", Static).update(
-            Text.assemble(("Predict: ", "bold"), question.text) if question else "")
+        shown = self.query_one("#tutorial-question", Static)
+        shown.update(Text.assemble(("Predict: ", "bold"), question.text, "\n↓ your answer below")
+                     if question else "")
+        shown.display = question is not None
         if wanted == self._asking:
             return
         for old in self.query(PredictionInput):
@@ -212,6 +216,8 @@ because the state already showed it.
         if question is not None:
             ask.mount(PredictionInput(question.id, question.choices, id="prediction"),
                       before="#tutorial-waiting")
+            # The question in sight (the text above it scrolls back).
+            self._scroll_to("#tutorial-question", top=True)
 
     def focus_answer(self) -> None:
         """Give the keyboard to the question asked now (after it is mounted)."""
