@@ -83,15 +83,15 @@ async def test_f1_shows_the_focused_panels_help() -> None:
 
 async def test_a_keymap_file_rebinds_a_binding_id(tmp_path: Path) -> None:
     path = tmp_path / "keymap.toml"
-    path.write_text('step = "j"\nautoplay = "p"\n')
+    path.write_text('step = "y"\nautoplay = "v"\n')
     app = make_app(keymap=load_keymap(path, known_ids()))
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("j", "n")
+        await pilot.press("y", "n")
         await settle(pilot)
         assert explorer(app).runner.session.sim.current == 1
         await pilot.press("question_mark")
         await pilot.pause()
-        assert "j" in text_of(app.screen.query_one("Static"))
+        assert "y" in text_of(app.screen.query_one("Static"))
 
 
 @pytest.mark.parametrize(("content", "message"), [
