@@ -8,19 +8,15 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.visual import VisualType
-from textual.widgets import OptionList, Static
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from kmsan_tui.tui.frame import Frame, StepInfo
 from kmsan_tui.tui.messages import RunToRequested
-
-
-def step_text(info: StepInfo) -> Text:
-    """A step's source in bold, then what it does."""
-    return Text.assemble((info.source, "bold"), "\n", info.explanation)
+from kmsan_tui.tui.widgets.step_detail import StepDetail
 
 
 class StepList(OptionList):
@@ -55,14 +51,11 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
 - the box below names the kernel function and what it does to memory, ending
   with what it means for KMSAN; it scrolls (mouse wheel, or focus it with tab and
   use the arrows)
-- `v` gives the explanation the whole panel (again, or escape, to come back);
-  the command palette (ctrl+p, "Read step") opens it full screen
+- `v` shows the explanation full screen (`v` or escape to come back)
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("v", "toggle_reading", "Read the step", id="timeline.read"),
-        Binding("escape", "stop_reading", "Back to the steps", show=False,
-                id="timeline.stop_reading"),
     ]
 
     DEFAULT_CSS = """
@@ -70,17 +63,13 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         #steps { height: 1fr; border: none; padding: 0; text-wrap: nowrap;
                  text-overflow: ellipsis; }
         #detail { height: 7; padding: 0 0 0 1; border-top: hkey $panel-lighten-2;
-                  scrollbar-size-vertical: 1; }
-        #detail-text { color: $text-muted; width: 1fr; }
-        &.-reading #steps { display: none; }
-        &.-reading #detail { border-top: none; }
+                  color: $text-muted; }
+        #detail.-maximized { border-top: none; padding: 1 2; color: $text; }
     }
     """
 
     frame: reactive[Frame | None] = reactive(None, repaint=False)
     """The state whose steps are listed."""
-    reading: reactive[bool] = reactive(False)
-    """The explanation has the whole panel (the step list is hidden)."""
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -90,26 +79,17 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
 
     def compose(self) -> ComposeResult:
         yield StepList(id="steps")
-        with VerticalScroll(id="detail"):
-            yield Static(id="detail-text")
-
-    def watch_reading(self, reading: bool) -> None:
-        self.set_class(reading, "-reading")
-        detail = self.query_one("#detail", VerticalScroll)
-        # Inline: the app's stylesheet sizes the box for the step list beside it.
-        detail.styles.height = "1fr" if reading else None
-        (detail if reading else self.query_one("#steps")).focus()
+        yield StepDetail(id="detail")
 
     def action_toggle_reading(self) -> None:
-        self.reading = not self.reading
-
-    def action_stop_reading(self) -> None:
-        self.reading = False
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "stop_reading":
-            return self.reading  # escape is the explorer's "stop" otherwise
-        return True
+        """The explanation full screen (Textual's maximized view), or back."""
+        detail = self.query_one(StepDetail)
+        if self.screen.maximized is detail:
+            self.screen.minimize()
+            self.query_one("#steps").focus()
+        else:
+            detail.focus()
+            self.screen.maximize(detail, container=False)
 
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None:
@@ -159,8 +139,7 @@ The init calls of the boot, in the kernel's order: `setup_arch()` first, then
         if info == self._detail:
             return  # the same text: no need to render it again
         self._detail = info
-        self.query_one("#detail-text", Static).update(step_text(info))
-        self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
+        self.query_one(StepDetail).info = info
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import OptionList, Static
+from textual.widgets import Log, OptionList
 from textual.widgets.option_list import Option
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS, PAGETYPEINFO_TYPES
@@ -63,7 +63,8 @@ count is underlined (green: more, red: fewer). Counts above 9,999 are rounded
 
 - **Enter** or a click on a count lists the blocks on that free list, head first
 - **Enter** on a block jumps the map cursor to it; **escape** closes the list
-- `p` toggles the kernel's own text format
+- `p` shows `/proc/buddyinfo` and `/proc/pagetypeinfo` as the kernel prints them,
+  full screen (escape: back to the panel, still in that format; `p` again: the grid)
 """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -75,7 +76,7 @@ count is underlined (green: more, red: fewer). Counts above 9,999 are rounded
         #free-grid { width: 1fr; height: 1fr; }
         #blocks { width: 26; height: 1fr; display: none; border-left: vkey $panel-lighten-2; }
         &.-expanded #blocks { display: block; }
-        #procfs { display: none; height: 1fr; overflow: auto; }
+        #procfs { display: none; height: 1fr; }
         &.-procfs #procfs { display: block; }
         &.-procfs #free-body { display: none; }
     }
@@ -96,7 +97,8 @@ count is underlined (green: more, red: fewer). Counts above 9,999 are rounded
                 "No zones yet: free_area_init() builds them, memblock_free_all() fills "
                 "their free lists."))
             yield OptionList(id="blocks")
-        yield Static(id="procfs")
+        # Log: lines as the kernel prints them, never wrapped (they scroll sideways).
+        yield Log(id="procfs", auto_scroll=False)
 
     def watch_frame(self, frame: Frame | None) -> None:
         if frame is None or not self.is_mounted:
@@ -111,12 +113,24 @@ count is underlined (green: more, red: fewer). Counts above 9,999 are rounded
             return
         # Built on demand: the /proc text is only needed while it is shown.
         text = frame.lookup.procfs() or "no zones yet"
-        self.query_one("#procfs", Static).update(Text(text, no_wrap=True))
+        log = self.query_one("#procfs", Log)
+        log.clear()
+        log.write_lines(text.splitlines(), scroll_end=False)
 
     def action_toggle_procfs(self) -> None:
+        """The kernel's text, full screen (its lines are up to 120 columns: the panel
+        would wrap or cut them), or back to the grid."""
         self.toggle_class("-procfs")
         if self.frame is not None:
             self._update_procfs(self.frame)
+        log = self.query_one("#procfs", Log)
+        if self.has_class("-procfs"):
+            log.focus()
+            self.screen.maximize(log, container=False)
+        else:
+            if self.screen.maximized is log:
+                self.screen.minimize()
+            self.query_one(FreeAreaGrid).focus()
 
     def on_free_area_grid_cell_chosen(self, event: FreeAreaGrid.CellChosen) -> None:
         event.stop()
