@@ -134,3 +134,16 @@ def test_the_shipped_lessons_start_where_they_say() -> None:
     buddy = start_session(find_lesson("buddy")).sim  # right before the hand-over
     assert buddy.steps[buddy.current] == "memblock_free_all"
     assert start_session(find_lesson("lazy")).sim.step_name == "memblock_free_all"
+
+
+def test_a_teachers_lesson_finds_its_layout_beside_it(tmp_path: Path) -> None:
+    layouts = Path(__file__).resolve().parents[2] / "kmsan_tui" / "layouts"
+    (tmp_path / "class.toml").write_text((layouts / "tiny-64m.toml").read_text())
+    lesson = tmp_path / "07-mine.md"
+    lesson.write_text("+++\ntitle = 'x'\n[start]\nlayout = 'class.toml'\nuntil = 'sparse_init'\n"
+                      "[[goal]]\nid = 'a'\ntext = 't'\nevent = 'step'\n+++\nbody\n")
+    from kmsan_tui.tutorial import load_lesson
+
+    session = start_session(load_lesson(lesson))
+    assert session.sim.step_name == "sparse_init"
+    assert session.layout.source.endswith("class.toml")

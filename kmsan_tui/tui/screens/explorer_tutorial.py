@@ -52,6 +52,7 @@ class TutorialActions(CommandScreen):
     _expected_tab: str | None = None  # a tab the lesson opened (not the learner)
     _progress: Progress | None = None
     _finished_before = False
+    _lesson_tab_shown = False  # the lesson's tab panel was brought forward
 
     if TYPE_CHECKING:  # provided by the explorer, SessionActions and HandActions
         def confirm_leave(self, what: str, then: Callable[[], None],
@@ -142,14 +143,25 @@ class TutorialActions(CommandScreen):
         self._mount_panel()
         self._lesson_layout()
         self.refresh_bindings()
-        tab = next((TAB_OF_PANEL[p] for p in lesson.panels if p in TAB_OF_PANEL), None)
+        self._lesson_tab_shown = False
+        if tutor.run.pending_prediction() is None:
+            self._show_lesson_tab()
+        self._draw_lesson()
+        self.panel().focus_answer()
+
+    def _show_lesson_tab(self) -> None:
+        """The first tab panel the lesson names; shown once its opening question is
+        answered, so that the panel does not give the answer away (lesson 5's Shadow
+        regions print the size of the ranges it asks about)."""
+        self._lesson_tab_shown = True
+        lesson = self.lesson
+        tab = next((TAB_OF_PANEL[p] for p in lesson.panels if p in TAB_OF_PANEL), None) \
+            if lesson is not None else None
         if tab is not None:
             tabs = self.query_one(TabbedContent)
             if tabs.active != tab:
                 self._expected_tab = tab
                 tabs.active = tab
-        self._draw_lesson()
-        self.panel().focus_answer()
 
     def restart_lesson(self) -> None:
         if self.lesson is not None:
@@ -322,6 +334,8 @@ class TutorialActions(CommandScreen):
             self._draw_lesson()
             return
         run.accept(feedback)
+        if not self._lesson_tab_shown and run.pending_prediction() is None:
+            self._show_lesson_tab()
         self.progress_file.reach(run.lesson.slug, feedback.prediction)
         self.report(Activity.of("answer", prediction=feedback.prediction,
                                 correct=feedback.correct))
