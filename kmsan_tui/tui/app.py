@@ -1,14 +1,21 @@
 """The App: builds nothing itself. It is given a ``Runner`` (the session it drives),
 installs the keymap, the command palette provider and the explorer screen.
-``run_app`` is what ``kmsan-tui`` with no command calls."""
+``run_app`` is what ``kmsan-tui`` with no command calls.
+
+The app carries the safety net (``safety_net``): a bug in a handler is a notice and
+a crash log, not the end of the session; quitting stops the running command and never
+waits on it for more than a moment."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import ClassVar
 
 from textual import events, on
 from textual.app import App
 from textual.binding import BindingType
+from textual.command import CommandPalette
 from textual.css.query import NoMatches
 
 from kmsan_tui.model.errors import UserError
@@ -19,13 +26,18 @@ from kmsan_tui.tui.gcpolicy import GcPolicy
 from kmsan_tui.tui.keymap import APP_BINDINGS, default_path, known_ids, load_keymap
 from kmsan_tui.tui.providers import ExplorerCommands
 from kmsan_tui.tui.runner import Runner
-from kmsan_tui.tui.screens.command_screen import CommandDone
+from kmsan_tui.tui.safety_net import SafetyNet
+from kmsan_tui.tui.screens.command_screen import CommandDone, CommandScreen
 from kmsan_tui.tui.screens.confirm import ConfirmScreen
+from kmsan_tui.tui.screens.dialog import SafeCommandPalette
 from kmsan_tui.tui.screens.explorer import ExplorerScreen
 from kmsan_tui.tui.screens.keys import KeysScreen
 
+QUIT_GRACE = 2.0
+"""Seconds quitting waits for a stopped command to finish writing what it writes."""
 
-class KmsanApp(App[int]):
+
+class KmsanApp(SafetyNet, App[int]):
     """Watch physical memory during Linux boot under three KMSAN metadata strategies."""
 
     CSS_PATH = "kmsan.tcss"
@@ -36,6 +48,7 @@ class KmsanApp(App[int]):
     def __init__(self, runner: Runner, *, keymap: dict[str, str] | None = None,
                  flash_changes: bool = True) -> None:
         super().__init__()
+        self.init_safety_net()
         self.runner = runner
         self.keymap: dict[str, str] = dict(keymap or {})
         self.flash_changes = flash_changes
@@ -62,6 +75,24 @@ class KmsanApp(App[int]):
     def _command_done(self) -> None:
         self.gc_policy.command_done()
 
+    def action_command_palette(self) -> None:
+        """ctrl+p: Textual's palette, answering once, its page keys safe (dialog.py)."""
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    async def rebuild_explorer(self, old: ExplorerScreen) -> None:
+        """A new explorer on the same runner, in place of one a bug broke (the session
+        is the runner's: nothing of it is lost)."""
+        old.stop_commands()
+        deadline = time.monotonic() + 10
+        while old.command_thread_running and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)  # the command stops at its next unit
+        while self.screen is not old and len(self.screen_stack) > 2:
+            await self.pop_screen()
+        if self.screen is old:
+            await self.switch_screen(ExplorerScreen(self.runner,
+                                                    flash_changes=self.flash_changes))
+
     def action_keys(self) -> None:
         if not isinstance(self.screen, KeysScreen):
             self.push_screen(KeysScreen(self.keymap))
@@ -86,6 +117,17 @@ class KmsanApp(App[int]):
 
     def _quit(self) -> None:
         remove_autosave()  # a normal exit: nothing to recover
+        running = [s for s in self.screen_stack if isinstance(s, CommandScreen)]
+        for screen in running:
+            screen.stop_commands()
+        self.run_worker(self._exit_when_stopped(running), group="quit", exclusive=True)
+
+    async def _exit_when_stopped(self, screens: list[CommandScreen]) -> None:
+        """Exit once the stopped commands returned (a save finishes its file), or after
+        QUIT_GRACE seconds: their threads are daemons, they end with the process."""
+        deadline = time.monotonic() + QUIT_GRACE
+        while any(s.command_thread_running for s in screens) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
         self.exit(0)
 
 

@@ -1,29 +1,35 @@
 """A screen that drives a ``Runner``: commands queue, run one at a time, and each
 finished command binds its ``Frame`` into the screen.
 
-Long commands (running to a step, workloads, strategy switches) run in a thread
-worker, report progress and stop at the next step when ``cancel()`` is called; the UI
-thread never touches the session meanwhile, it only reads frames: frozen snapshots of
-plain data, built in the worker. One boot step or one step back runs on the UI thread
-when the last frame was cheap to make (``quick``): a few milliseconds, less than
-handing it to a thread and taking the GIL back from it. On the largest machines
-(monster-16t's eager steps take up to ~0.3 s) it goes to the worker like the rest.
+Long commands (running to a step, workloads, strategy switches) run in a thread of
+their own, report progress and stop at the next step when ``cancel()`` is called; the
+UI thread never touches the session meanwhile, it only reads frames: frozen snapshots
+of plain data, built in the thread. The thread is a daemon: quitting never waits for a
+command that cannot stop (one boot step of a huge machine), and a command that raises
+is one line and a crash log (a model bug), never the end of the explorer. One boot
+step or one step back runs on the UI thread when the last frame was cheap to make
+(``quick``): a few milliseconds, less than handing it to a thread and taking the GIL
+back from it. On the largest machines (monster-16t's eager steps take up to ~0.3 s) it
+goes to a thread like the rest.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import deque
 from collections.abc import Callable
 
-from textual import on, work
+from textual import on
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
 
+from kmsan_tui.crashlog import crash_line, write_crash_log
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.runner import Runner
+from kmsan_tui.tui.safety_net import Guarded
 
 Job = Callable[[], Frame]
 
@@ -61,7 +67,7 @@ class Progressed(Message):
         super().__init__()
 
 
-class CommandScreen(Screen[None]):
+class CommandScreen(Guarded, Screen[None]):
     """The command queue of a screen that shows a runner's frames."""
 
     frame: reactive[Frame | None] = reactive(None, repaint=False)
@@ -78,6 +84,7 @@ class CommandScreen(Screen[None]):
         self.runner = runner
         self._queue: deque[tuple[str, Job, bool]] = deque()
         self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
         frame = runner.frame if runner.frame is not None else runner.start()
         self.set_reactive(CommandScreen.frame, frame)
 
@@ -116,24 +123,32 @@ class CommandScreen(Screen[None]):
         self.busy = True
         self._cancel.clear()
         if short and self.quick:
-            self.post_message(self._outcome(job))
+            self.post_message(self._outcome(label, job))
         else:
             self.running = label
-            self._run_job(job)
+            context = contextvars.copy_context()  # the active app, for call_from_thread
+            self._thread = threading.Thread(target=context.run, args=(self._run_job, label, job),
+                                            name=f"kmsan-tui: {label}", daemon=True)
+            self._thread.start()
 
-    @work(thread=True, group="command", exit_on_error=False)
-    def _run_job(self, job: Job) -> None:
-        self.post_message(self._outcome(job))
+    def _run_job(self, label: str, job: Job) -> None:
+        self.post_message(self._outcome(label, job))
+
+    @property
+    def command_thread_running(self) -> bool:
+        """Whether a command's thread has not returned yet."""
+        return self._thread is not None and self._thread.is_alive()
 
     @staticmethod
-    def _outcome(job: Job) -> FrameReady | CommandFailed:
+    def _outcome(label: str, job: Job) -> FrameReady | CommandFailed:
         """Run a command: its frame, or its error as one line (never a traceback)."""
         try:
             return FrameReady(job(), final=True)
         except UserError as exc:  # bad input, or Cancelled
             return CommandFailed(str(exc), "warning")
-        except Exception as exc:  # a model bug: report it, keep the explorer alive
-            return CommandFailed(f"model error: {type(exc).__name__}: {exc}", "error")
+        except Exception as exc:  # a model bug: a crash log, the explorer goes on
+            path = write_crash_log(exc, f"explorer: command {label!r}")
+            return CommandFailed(crash_line(exc, path), "error")
 
     def on_frame(self, frame: Frame) -> None:
         """Intermediate frames of a long command (called in the worker thread)."""
@@ -152,7 +167,7 @@ class CommandScreen(Screen[None]):
     @on(CommandFailed)
     def _command_failed(self, message: CommandFailed) -> None:
         self.notify(message.text, severity=message.severity,  # type: ignore[arg-type]
-                    timeout=6 if message.severity == "error" else 3)
+                    timeout=12 if message.severity == "error" else 3)
         self._queue.clear()
         self.command_failed()
         self._finish()

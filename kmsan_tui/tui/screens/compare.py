@@ -30,6 +30,7 @@ from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected, ZoomRequested
 from kmsan_tui.tui.palettes import state_label
 from kmsan_tui.tui.runner import other_strategy_frame, parent_frame
+from kmsan_tui.tui.screens.dialog import DismissOnce
 from kmsan_tui.tui.widgets.keys_footer import KeysFooter
 from kmsan_tui.tui.widgets.memory_map import MemoryMap
 from kmsan_tui.tui.widgets.metrics_panel import ROWS, format_value
@@ -56,7 +57,7 @@ def compare_table(left: Metrics, right: Metrics,
     return table
 
 
-class CompareScreen(Screen[None]):
+class CompareScreen(DismissOnce, Screen[None]):
     """Two strategies at the same step; `1`/`2`/`3` choose the right-hand one."""
 
     HELP = """\
@@ -156,9 +157,15 @@ and zoom are shared. `escape` goes back to the explorer.
         except UserError as exc:
             self.app.call_from_thread(self._failed, other, str(exc))
             return
+        except Exception as exc:  # a model bug: one line, the comparison stays open
+            self.app.call_from_thread(self._failed, other,
+                                      f"model error: {type(exc).__name__}: {exc}")
+            return
         self.app.call_from_thread(self._show_other, other, frame)
 
     def _failed(self, other: str, message: str) -> None:
+        if self.dismissed or not self.is_mounted:
+            return  # closed while the other side was simulated
         self.notify(message, severity="error", timeout=6)
         if other == self.other:
             self.other = other  # keep the choice: the title says why nothing shows
@@ -166,8 +173,8 @@ and zoom are shared. `escape` goes back to the explorer.
                                                               style="bold red"))
 
     def _show_other(self, other: str, frame: Frame) -> None:
-        if other != self.other:
-            return  # a newer choice is being simulated
+        if other != self.other or self.dismissed or not self.is_mounted:
+            return  # a newer choice is being simulated, or the comparison was closed
         self.right = frame
 
     def watch_right(self) -> None:

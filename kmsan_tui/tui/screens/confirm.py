@@ -7,11 +7,12 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
+from kmsan_tui.tui.screens.dialog import Dialog
 
-class ConfirmScreen(ModalScreen[str | None]):
+
+class ConfirmScreen(Dialog[str | None]):
     """Dismisses with "save", "discard", or None (cancel: escape)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

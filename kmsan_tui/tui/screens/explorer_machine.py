@@ -8,8 +8,12 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import work
+
+from kmsan_tui.crashlog import crash_line, write_crash_log
 from kmsan_tui.model.errors import UserError
-from kmsan_tui.model.layout import STRATEGIES, shipped_layouts
+from kmsan_tui.model.layout import STRATEGIES, Layout, shipped_layouts
+from kmsan_tui.model.safeio import atomic_write
 from kmsan_tui.model.workloads import WORKLOADS
 from kmsan_tui.session.layoutdoc import read_layout
 from kmsan_tui.tui.screens.command_screen import CommandScreen
@@ -77,12 +81,30 @@ class MachineActions(CommandScreen):
         self.app.push_screen(PickScreen("Load layout", options), chosen)
 
     def load_layout(self, name: str) -> None:
+        """Load a layout (a shipped name, or a file read off the UI thread: a user's
+        file may be large or slow), then ask before the session goes; whatever is wrong
+        with the file is a notice."""
+        if name in shipped_layouts():
+            layout, text = read_layout(name)  # the package's own: small, and valid
+            self._layout_read(layout, text)
+        else:
+            self._read_layout(name)
+
+    @work(thread=True, group="layout", exclusive=True, exit_on_error=False)
+    def _read_layout(self, name: str) -> None:
         try:
             layout, text = read_layout(name)
         except UserError as exc:
-            self.notify(str(exc), severity="error")
+            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
             return
+        except Exception as exc:  # a bug in the loader: a crash log, the explorer goes on
+            path = write_crash_log(exc, f"explorer: loading the layout {name!r}")
+            self.app.call_from_thread(self.notify, crash_line(exc, path), severity="error",
+                                      timeout=12)
+            return
+        self.app.call_from_thread(self._layout_read, layout, text)
 
+    def _layout_read(self, layout: Layout, text: str) -> None:
         def load() -> None:
             self._trail.clear()
             self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout, text))
@@ -90,9 +112,15 @@ class MachineActions(CommandScreen):
         self.confirm_leave(f"loading {layout.name}", load, "load")
 
     def action_screenshot(self, path: str | None = None) -> None:
+        """F12: the screen as an SVG file, written atomically (never over a device or a
+        directory; a file that cannot be written is a notice)."""
         target = Path(path or f"kmsan-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg")
-        saved = self.app.save_screenshot(target.name, str(target.parent))
-        self.notify(f"screenshot saved to {saved}")
+        try:
+            atomic_write(target, self.app.export_screenshot(), "screenshot")
+        except UserError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
+            return
+        self.notify(f"screenshot saved to {target}")
 
     def action_compare(self) -> None:
         from kmsan_tui.tui.screens.compare import CompareScreen

@@ -103,10 +103,21 @@ class SessionActions(CommandScreen):
 
         def chosen(name: str | None) -> None:
             if name:
-                self.save_to(save_target(name))
+                self.save_to_name(name)
 
         self.app.push_screen(PromptScreen(f"Save session as (a name goes into {directory}/)",
                                           "name or path.json", suggestion), chosen)
+
+    def save_to_name(self, name: str, then: Callable[[], None] | None = None) -> None:
+        """Save under a name typed in the dialog (a bare name goes into the saves
+        directory); a name that is no path is a notice."""
+        try:
+            path = save_target(name)
+        except (OSError, RuntimeError, ValueError) as exc:  # "~nobody/x": no such home
+            self.notify(f"{name[:80]!r}: not a file name for the session: {exc}",
+                        severity="error", timeout=6)
+            return
+        self.save_to(path, then)
 
     def save_to(self, path: Path, then: Callable[[], None] | None = None) -> None:
         try:
@@ -156,7 +167,7 @@ class SessionActions(CommandScreen):
     def _save_then(self, then: Callable[[], None]) -> None:
         def chosen(name: str | None) -> None:
             if name:
-                self.save_to(save_target(name), then)
+                self.save_to_name(name, then)
 
         self.app.push_screen(PromptScreen(f"Save session as (into {default_save_dir()}/)",
                                           "name or path.json"), chosen)

@@ -9,10 +9,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from kmsan_tui.tui.keymap import binding_groups
+from kmsan_tui.tui.screens.dialog import Dialog
 
 
 def keys_table(keymap: dict[str, str]) -> Table:
@@ -37,7 +37,7 @@ def keys_table(keymap: dict[str, str]) -> Table:
     return table
 
 
-class KeysScreen(ModalScreen[None]):
+class KeysScreen(Dialog[None]):
     """All keys, grouped by where they apply."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -7,13 +7,14 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
+from kmsan_tui.tui.screens.dialog import Dialog, SafeOptionList
 
-class PickScreen(ModalScreen[str | None]):
-    """Choose one option; dismisses with its id, or None on escape."""
+
+class PickScreen(Dialog[str | None]):
+    """Choose one option; dismisses with its id, or None on escape (once)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_none", "Cancel", id="dialog.cancel")]
@@ -37,7 +38,8 @@ class PickScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, classes="dialog-title")
-            yield OptionList(*[Option(label, id=value or "-") for value, label in self.options])
+            yield SafeOptionList(*[Option(label, id=value or "-")
+                                   for value, label in self.options])
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

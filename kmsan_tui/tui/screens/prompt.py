@@ -7,12 +7,14 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
+from kmsan_tui.tui.screens.dialog import Dialog
 
-class PromptScreen(ModalScreen[str | None]):
-    """Ask for one line of text; dismisses with it, or None on escape."""
+
+class PromptScreen(Dialog[str | None]):
+    """Ask for one line of text; dismisses with it, or None on escape (once: input
+    after the answer is ignored)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "dismiss_none", "Cancel", id="dialog.cancel")]
@@ -40,7 +42,9 @@ class PromptScreen(ModalScreen[str | None]):
         self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+        value = event.value.strip()
+        # A control character pasted into the line is no name or place anyone means.
+        self.dismiss(value if value and value.isprintable() else None)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)

@@ -7,15 +7,16 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from kmsan_tui.model.workloads import WORKLOADS
+from kmsan_tui.session.commands import MAX_OPS, MAX_SEED
+from kmsan_tui.tui.screens.dialog import Dialog
 
 DEFAULT_OPS = 20000
 
 
-class WorkloadScreen(ModalScreen[tuple[str, int, int] | None]):
+class WorkloadScreen(Dialog[tuple[str, int, int] | None]):
     """Dismisses with (workload, operations, seed), or None on escape."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -47,10 +48,10 @@ class WorkloadScreen(ModalScreen[tuple[str, int, int] | None]):
             with Horizontal():
                 with Vertical():
                     yield Label("operations")
-                    yield Input(str(DEFAULT_OPS), type="integer", id="ops")
+                    yield Input(str(DEFAULT_OPS), type="integer", id="ops", max_length=9)
                 with Vertical():
                     yield Label("seed of the operations")
-                    yield Input(str(self.seed), type="integer", id="seed")
+                    yield Input(str(self.seed), type="integer", id="seed", max_length=16)
             yield Button("Run", variant="primary", id="run")
 
     def on_mount(self) -> None:
@@ -61,14 +62,19 @@ class WorkloadScreen(ModalScreen[tuple[str, int, int] | None]):
             self.query_one("#description", Label).update(WORKLOADS[event.value].description)
 
     def _submit(self) -> None:
+        if self.dismissed:
+            return
         try:
             ops = int(self.query_one("#ops", Input).value)
             seed = int(self.query_one("#seed", Input).value)
         except ValueError:
             self.notify("operations and seed must be integers", severity="warning")
             return
-        if ops <= 0:
-            self.notify("operations must be positive", severity="warning")
+        if not 0 < ops <= MAX_OPS:
+            self.notify(f"operations: 1 to {MAX_OPS:,}", severity="warning")
+            return
+        if not 0 <= seed <= MAX_SEED:
+            self.notify("seed: 0 to 2**53-1", severity="warning")
             return
         name = self.query_one("#name", Select).value
         assert isinstance(name, str)
