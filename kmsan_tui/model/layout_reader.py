@@ -30,8 +30,8 @@ ACPI_MAX_TABLES = 128
 MAX_SETUP_DATA = 256
 # arch/x86/include/asm/page_64_types.h: KERNEL_IMAGE_SIZE (1 GiB with KASLR).
 KERNEL_IMAGE_SIZE = 1 << 30
-# Sizes and addresses beyond 64 bits are no sizes at all (phys_addr_t is a u64).
-MAX_SIZE = (1 << 64) - 1
+# Sizes beyond 128 bits are no sizes at all; the physical limit is checked apart.
+MAX_SIZE = (1 << 128) - 1
 # Characters of a layout's name (it becomes part of file names) and description.
 MAX_NAME = 64
 MAX_TEXT = 500
