@@ -32,7 +32,7 @@ from kmsan_tui.model.mapdiff import (
     layer_diff,
 )
 from kmsan_tui.model.mapfree import LOW, FreeBlocks, ZoneFree, arr, every_run, sentinel, take_runs
-from kmsan_tui.model.mapmix import Breaks, FreeCount, Pattern
+from kmsan_tui.model.mapmix import Breaks, FreeCount, Pattern, look_keys
 from kmsan_tui.model.metadata import Blind, FixedBacking, MetaBacking, MetaPattern, MetaRole
 from kmsan_tui.model.owners import ALL_CATEGORIES, category_id
 from kmsan_tui.model.pagestate import (
@@ -323,8 +323,10 @@ class MapIndex:
         return self.cells_at(start + np.arange(ncells, dtype=_I64) * pages_per_cell,
                              pages_per_cell)
 
-    def cells_at(self, firsts: np.ndarray, pages_per_cell: int) -> Cells:
-        """``cells()`` of the cells that start at each pfn of ``firsts`` (any order)."""
+    def cells_at(self, firsts: np.ndarray, pages_per_cell: int, exact: bool = True) -> Cells:
+        """``cells()`` of the cells that start at each pfn of ``firsts`` (any order).
+        Without ``exact``, a cell is mixed when its sampled pages differ (cheaper: no
+        break point is classified; for overviews of cells far larger than a block)."""
         ncells = len(firsts)
         k = min(pages_per_cell, SAMPLES)
         offsets = (np.arange(k, dtype=_I64) * pages_per_cell) // k
@@ -348,9 +350,13 @@ class MapIndex:
         dom_aux = np.where(dominant == FREE, free_orders, dom_aux).astype(np.int16)
         outside = firsts >= self.span
         dominant = np.where(outside, OUTSIDE, dominant).astype(np.int8)
-        breaks = self.breaks
-        mixed = breaks.mixed(firsts, firsts + pages_per_cell,
-                             breaks.keys(codes[:, 0], aux[:, 0])) & ~outside
+        if exact:
+            breaks = self.breaks
+            mixed = breaks.mixed(firsts, firsts + pages_per_cell,
+                                 breaks.keys(codes[:, 0], aux[:, 0])) & ~outside
+        else:
+            keys = look_keys(codes, aux, _OWNER_CODES)
+            mixed = (keys != keys[:, :1]).any(axis=1) & ~outside
         return Cells(dominant, dom_aux, mixed)
 
     # ------------------------------------------------------------------ mixing

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Protocol
 
+import numpy as np
+
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES, MigrateType
-from kmsan_tui.model.mapindex import MapIndex
+from kmsan_tui.model.mapindex import Cells, MapIndex
 from kmsan_tui.model.metadata import MetaValue
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.model.pages import PageView
@@ -86,13 +88,52 @@ class StepInfo:
     explanation: str  # what it does to memory
 
 
+HEAT_COLUMNS = 192
+"""Columns of the heat view's row of one state: physical memory in that many cells."""
+
+
+@dataclass(frozen=True, slots=True)
+class HeatRow:
+    """Physical memory after one command, in ``HEAT_COLUMNS`` cells of
+    ``pages_per_column`` pages from pfn 0: each cell's dominant state among 16 evenly
+    spaced pages (``MapIndex`` codes) with what its glyph needs, and whether those
+    pages are in more than one state."""
+
+    pages_per_column: int
+    span: int  # pages the row covers (the map's span then)
+    codes: bytes  # int8 per column
+    aux: bytes  # int16 per column
+    mixed: bytes  # bool per column
+
+    def cells(self) -> Cells:
+        return Cells(np.frombuffer(self.codes, dtype=np.int8),
+                     np.frombuffer(self.aux, dtype=np.int16),
+                     np.frombuffer(self.mixed, dtype=np.bool_))
+
+
+def heat_row(index: MapIndex, columns: int = HEAT_COLUMNS) -> HeatRow:
+    """The heat view's row of one state: O(columns) queries of its map index."""
+    ppc = max(1, -(-index.span // columns))
+    if not index.has_memory:
+        blank = np.full(columns, -1, dtype=np.int8)
+        return HeatRow(ppc, index.span, blank.tobytes(),
+                       np.zeros(columns, dtype=np.int16).tobytes(),
+                       np.zeros(columns, dtype=np.bool_).tobytes())
+    cells = index.cells_at(np.arange(columns, dtype=np.int64) * ppc, ppc, exact=False)
+    return HeatRow(ppc, index.span, cells.codes.astype(np.int8).tobytes(),
+                   cells.aux.astype(np.int16).tobytes(), cells.mixed.astype(np.bool_).tobytes())
+
+
 @dataclass(frozen=True, slots=True)
 class ChartPoint:
-    """Fragmentation after one command: what the chart draws per step."""
+    """One command's mark on the charts: fragmentation, free blocks, and a coarse row of
+    physical memory (the heat view's)."""
 
     label: str  # the step that ran, or the workload
     fragmentation: tuple[int, ...]  # thousandths per order; -1000: an allocation succeeds
     unusable: tuple[int, ...]  # unusable free index, thousandths per order
+    free_blocks: tuple[int, ...] = ()  # free blocks per order, all zones (buddyinfo)
+    heat: HeatRow | None = None  # None: no index was at hand (never drawn as a row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +259,9 @@ def zone_free(sim: Simulation) -> tuple[ZoneFree, ...]:
     return tuple(out)
 
 
-def chart_point(label: str, metrics: Metrics) -> ChartPoint:
-    return ChartPoint(label, metrics.fragmentation_index, metrics.unusable_free_index)
+def chart_point(label: str, metrics: Metrics, index: MapIndex | None = None) -> ChartPoint:
+    return ChartPoint(label, metrics.fragmentation_index, metrics.unusable_free_index,
+                      metrics.buddyinfo, heat_row(index) if index is not None else None)
 
 
 def _steps(sim: Simulation, previous: Frame | None) -> tuple[StepInfo, ...]:
@@ -251,20 +293,24 @@ def _frame(sim: Simulation, serial: int, *, previous: Frame | None, metrics: Met
 
 def build_frame(session: Session, serial: int, *, note: str, before: Basis | None,
                 series: tuple[ChartPoint, ...], metrics: Metrics | None = None,
-                model_seconds: float = 0.0, previous: Frame | None = None) -> Frame:
+                model_seconds: float = 0.0, previous: Frame | None = None,
+                index: MapIndex | None = None, t0: float | None = None) -> Frame:
     """Derive what the widgets draw from the session's state (worker thread).
 
-    ``metrics`` may be passed when the caller already computed them for this state;
-    ``previous`` (the frame shown until now) lends the parts that did not change.
+    ``metrics`` and ``index`` may be passed when the caller already computed them for
+    this state (``t0``: when it started); ``previous`` (the frame shown until now)
+    lends the parts that did not change.
     """
-    t0 = time.perf_counter()
+    t0 = time.perf_counter() if t0 is None else t0
     # Session.apply() runs each command on a copy and never mutates a Simulation it
     # has handed out again, so the frame's lookup can keep the session's object.
     sim = session.sim
     if metrics is None:
         metrics = sim.metrics()
+    if index is None:
+        index = MapIndex(sim, before.index if before else None)
     return _frame(sim, serial, previous=previous, metrics=metrics,
-                  index=MapIndex(sim, before.index if before else None), free=zone_free(sim),
+                  index=index, free=zone_free(sim),
                   series=series, before=before, strategy=session.strategy, seed=session.seed,
                   history_len=len(session.history), note=note, model_seconds=model_seconds,
                   t0=t0, session=session_info(session))
@@ -303,7 +349,8 @@ def frame_of_sim(sim: Simulation, serial: int, *, strategy: str, seed: int,
     """
     t0 = time.perf_counter()
     metrics = sim.metrics()
-    return _frame(sim, serial, previous=None, metrics=metrics, index=MapIndex(sim),
-                  free=zone_free(sim), series=(chart_point(note or strategy, metrics),),
+    index = MapIndex(sim)
+    return _frame(sim, serial, previous=None, metrics=metrics, index=index,
+                  free=zone_free(sim), series=(chart_point(note or strategy, metrics, index),),
                   before=None, strategy=strategy, seed=seed, history_len=0, note=note,
                   model_seconds=0.0, t0=t0)

@@ -2,8 +2,13 @@
 
 Besides the key-bound actions it offers a command per boot step (run to it), per
 zone (go to its first page), per bookmark of the session (seek to it), per shipped
-layout, per strategy, workload and map palette, and "Save session as…"; typing a
-pfn or an address (``0x1234``, ``phys 0x40000000``, ``4G``) offers to go there.
+layout, per strategy, workload and map palette, "Save session as…", the settings
+(kernel profile, sanitizer, strategy options), the heat view and the step
+explanation full screen; typing a pfn or an address (``0x1234``, ``phys
+0x40000000``, ``4G``) offers to go there, and says when it is past the end of memory.
+
+On every screen (the comparison too): "Save screenshot" (into ``shots.screenshot_dir``),
+"Definitions" and a "Define: …" command per metric, whose help line is its definition.
 """
 
 from __future__ import annotations
@@ -15,10 +20,15 @@ from typing import TYPE_CHECKING
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from kmsan_tui.model.layout import STRATEGIES, shipped_layouts
+from kmsan_tui.model.layout_types import KERNELS, SANITIZERS
+from kmsan_tui.model.metrics import METRICS
+from kmsan_tui.model.strategies.registry import all_options
 from kmsan_tui.model.workloads import WORKLOADS
-from kmsan_tui.tui.fmt import parse_location
+from kmsan_tui.tui.goto import resolve_location
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
 from kmsan_tui.tui.palettes import PALETTES
+from kmsan_tui.tui.settings import Settings
+from kmsan_tui.tui.shots import save_screenshot, screenshot_dir
 
 if TYPE_CHECKING:
     from kmsan_tui.tui.screens.explorer import ExplorerScreen
@@ -27,7 +37,7 @@ Entry = tuple[str, Callable[[], object], str]  # (text, callback, help)
 
 
 class ExplorerCommands(Provider):
-    """Commands of the explorer screen (nothing on other screens)."""
+    """Commands of the explorer screen, and a few for every screen."""
 
     def _screen(self) -> ExplorerScreen | None:
         from kmsan_tui.tui.screens.explorer import ExplorerScreen
@@ -78,23 +88,109 @@ class ExplorerCommands(Provider):
                            ("metrics", "Metrics"), ("chart", "Fragmentation chart"),
                            ("log", "Kernel log")):
             yield f"Show panel: {label}", partial(screen.action_tab, tab), ""
+        yield from self._settings(screen)
+        yield ("Heat view: page states over the steps", partial(self._heat, screen),
+               "time down, address right; free memory by order per step")
+        yield ("Read the step explanation full screen", partial(self._read_step, screen),
+               "the highlighted step's source and what it does (key v in the timeline)")
+
+    def _settings(self, screen: ExplorerScreen) -> Iterator[Entry]:
+        from kmsan_tui.tui.screens.settings import apply_from, open_settings
+
+        yield ("Settings: kernel profile, sanitizer, strategy and its options…",
+               partial(open_settings, screen), "what the command line sets, re-simulated")
+        current = Settings.of(screen.runner.session)
+        for kernel in KERNELS:
+            if kernel != current.kernel:
+                yield (f"Kernel profile: {kernel}", partial(apply_from, screen, Settings(
+                    kernel, current.sanitizer, current.strategy, current.options)),
+                    "a new session of this layout that redoes this one")
+        for sanitizer in SANITIZERS:
+            if sanitizer != current.sanitizer:
+                yield (f"Sanitizer: {sanitizer}", partial(apply_from, screen, Settings(
+                    current.kernel, sanitizer, current.strategy, current.options)),
+                    "a new session of this layout that redoes this one")
+        values = dict(current.options)
+        for opt in all_options():
+            for choice in opt.choices:
+                if choice != values.get(opt.key):
+                    options = tuple(sorted({**values, opt.key: choice}.items()))
+                    strategy = opt.key.partition("_")[0]  # lazy_activation: a lazy option
+                    if strategy not in STRATEGIES:
+                        strategy = current.strategy
+                    yield (f"Strategy option: {opt.key} = {choice}", partial(
+                        apply_from, screen, Settings(current.kernel, current.sanitizer,
+                                                     strategy, options)), opt.help)
+
+    @staticmethod
+    def _heat(screen: ExplorerScreen) -> None:
+        from kmsan_tui.tui.screens.heat import HeatScreen
+
+        if screen.frame is not None:
+            screen.app.push_screen(HeatScreen(screen.frame, screen.palette))
+
+    @staticmethod
+    def _read_step(screen: ExplorerScreen) -> None:
+        from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
+
+        screen.query_one(BootTimeline).run_action("toggle_reading")
+
+    def _anywhere(self) -> Iterator[Entry]:
+        """Commands of every screen."""
+        yield ("Save screenshot", self._screenshot,
+               f"an SVG of the screen, into {screenshot_dir()}")
+        yield ("Definitions: every metric, the map's glyphs, the free lists",
+               self._definitions, "what each figure means")
+        for d in METRICS:
+            if d.group != "state":
+                yield f"Define: {d.label}", partial(self._define, d.label, d.definition), \
+                    d.definition
+
+    def _screenshot(self) -> None:
+        def save() -> None:
+            try:
+                path = save_screenshot(self.app)
+            except OSError as exc:
+                self.app.notify(f"screenshot not saved: {exc}", severity="error")
+                return
+            self.app.notify(f"screenshot saved to {path}", title="Screenshot")
+
+        self.app.set_timer(0.1, save)  # once the palette has closed
+
+    def _definitions(self) -> None:
+        from kmsan_tui.tui.screens.definitions import DefinitionsScreen
+
+        self.app.push_screen(DefinitionsScreen())
+
+    def _define(self, label: str, text: str) -> None:
+        self.app.notify(text, title=label, timeout=12)
 
     async def discover(self) -> Hits:
-        for text, callback, help_text in self._actions():
+        for text, callback, help_text in (*self._actions(), *self._anywhere()):
             yield DiscoveryHit(text, callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         screen = self._screen()
-        if screen is None:
-            return
-        location = parse_location(query)
-        if location is not None:
-            kind, value = location
-            pfn = value if kind == "pfn" else value >> 12
-            yield Hit(1.0, f"Go to pfn {pfn:#x} (phys {pfn << 12:#x})",
-                      partial(screen.go_to_pfn, pfn, True), help="move the map cursor")
         matcher = self.matcher(query)
-        for text, callback, help_text in (*self._actions(), *self._places()):
+        if screen is None:
+            for text, callback, help_text in self._anywhere():
+                score = matcher.match(text)
+                if score > 0:
+                    yield Hit(score, matcher.highlight(text), callback, text=text,
+                              help=help_text)
+            return
+        target = resolve_location(query, screen.frame.index.span) if screen.frame else None
+        if target is not None and target.kind == "pfn":
+            pfn = target.pfn
+            yield Hit(1.0, f"Go to pfn {pfn:#x} (phys {pfn << 12:#x})",
+                      partial(screen.go_to_pfn, pfn, True),
+                      help=target.note or "move the map cursor")
+        elif target is not None:
+            yield Hit(1.0, f"{query.strip()}: past the end of memory",
+                      partial(self.app.notify, target.note, severity="warning"),
+                      help=target.note)
+        for text, callback, help_text in (*self._actions(), *self._places(),
+                                          *self._anywhere()):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), callback, text=text, help=help_text)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import Layout
+from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.session import (
@@ -96,21 +97,26 @@ class Runner:
 
     # ------------------------------------------------------------------ frames
 
-    def _point(self, state: State, metrics: Metrics | None = None) -> ChartPoint:
+    def _point(self, state: State, metrics: Metrics | None = None,
+               index: MapIndex | None = None) -> ChartPoint:
+        """The chart point of a state (kept: a state's point never changes); ``index``:
+        the state's map index when the caller has one (else one is built)."""
         key = (state.plan.config, state.plan.path)
         point = self._points.get(key)
         if point is None:
             unit = state.plan.path[-1] if state.plan.path else None
             label = (f"{unit.name}×{unit.ops}" if isinstance(unit, Workload)
                      else state.sim.step_name if unit is not None else "start")
-            point = self._points[key] = chart_point(label, metrics or state.sim.metrics())
+            point = self._points[key] = chart_point(
+                label, metrics or state.sim.metrics(),
+                index if index is not None else MapIndex(state.sim))
         return point
 
-    def _series(self, metrics: Metrics) -> tuple[ChartPoint, ...]:
+    def _series(self, metrics: Metrics, index: MapIndex) -> tuple[ChartPoint, ...]:
         """One chart point per unit of the current state, the start included."""
         state = self.session.state
         plan = state.plan
-        points = [self._point(state, metrics)]
+        points = [self._point(state, metrics, index)]
         engine = self.session.engine
         for k in range(len(plan.path) - 1, -1, -1):
             prefix = Plan(plan.config, plan.path[:k])
@@ -124,12 +130,16 @@ class Runner:
     def _emit(self, note: str, model_seconds: float, before: Basis | None = None,
               keep_before: bool = True) -> Frame:
         metrics = self.session.sim.metrics()
+        t0 = time.perf_counter()
         if before is None and keep_before and self.frame is not None:
             before = self.frame.as_basis()
         self.serial += 1
+        # The frame's index, built once: the chart point's heat row reads it too.
+        index = MapIndex(self.session.sim, before.index if before else None)
         self.frame = build_frame(self.session, self.serial, note=note, before=before,
-                                 series=self._series(metrics), metrics=metrics,
-                                 model_seconds=model_seconds, previous=self.frame)
+                                 series=self._series(metrics, index), metrics=metrics,
+                                 model_seconds=model_seconds, previous=self.frame,
+                                 index=index, t0=t0)
         return self.frame
 
     def start(self) -> Frame:
@@ -236,11 +246,14 @@ class Runner:
 
     # ------------------------------------------------------------------ machine
 
-    def switch(self, strategy: str, *, cancel: Cancel = _never,
-               progress: ProgressFn | None = None) -> Frame:
-        """Re-simulate the same boot steps and workloads under ``strategy``."""
-        return self._command(SwitchStrategy(strategy), f"switch to {strategy}", cancel=cancel,
-                             progress=progress, stopped="stopped: the switch did not finish")
+    def switch(self, strategy: str, *, options: tuple[tuple[str, str], ...] = (),
+               cancel: Cancel = _never, progress: ProgressFn | None = None) -> Frame:
+        """Re-simulate the same boot steps and workloads under ``strategy`` (and the
+        strategy ``options`` given, the others as they are)."""
+        what = strategy + "".join(f", {key}={value}" for key, value in options)
+        return self._command(SwitchStrategy(strategy, options), f"switch to {what}",
+                             cancel=cancel, progress=progress,
+                             stopped="stopped: the switch did not finish")
 
     def workload(self, name: str, ops: int, seed: int | None = None, *,
                  cancel: Cancel = _never, progress: ProgressFn | None = None) -> Frame:
@@ -302,6 +315,13 @@ class Runner:
         self.session = session
         self._points.clear()
         return self._emit(f"opened {path}", time.perf_counter() - t0, keep_before=False)
+
+    def replace(self, session: Session, note: str) -> Frame:
+        """Show another session of the same machine, the view kept (the settings'
+        change of kernel profile or sanitizer: a session of its own)."""
+        self.session = session
+        self._points.clear()
+        return self._emit(note, 0.0, keep_before=False)
 
     def adopt(self, session: Session) -> Frame:
         """Show a session made elsewhere (the CLI's ``open``)."""

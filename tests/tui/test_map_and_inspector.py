@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.events import MouseScrollUp
 
 from kmsan_tui.model.pages import PageState
@@ -184,3 +185,69 @@ async def test_reused_rows_show_what_a_fresh_computation_shows() -> None:
         await check()
         await pilot.press("u")
         await check()
+
+
+def _label_bytes(label: str) -> int:
+    """The address a row label stands for (``253.75G``, ``304M``, ``0x1000``...)."""
+    if label.startswith("0x"):
+        return int(label, 16)
+    units = {"T": 40, "G": 30, "M": 20, "K": 10}
+    if label[-1] in units:
+        return round(float(label[:-1]) * (1 << units[label[-1]]))
+    return int(label)
+
+
+@pytest.mark.parametrize(("layout", "size"), [("server-1t", (120, 40)), ("qemu-8g", (80, 24)),
+                                              ("server-1t", (200, 60))])
+async def test_row_labels_are_exact_and_distinct_at_every_zoom(
+        layout: str, size: tuple[int, int]) -> None:
+    app = make_app(layout, at="mem_init")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        memory_map = screen.query_one(MemoryMap)
+        while True:
+            ppc, cols, gutter = (memory_map.pages_per_cell, memory_map.cols,
+                                 memory_map.label_width)
+            top = int(memory_map.scroll_offset.y)
+            rows = range(top, min(memory_map.nrows, top + memory_map.size.height))
+            labels = [memory_map.render_line(r - top).text[:gutter - 1].strip() for r in rows]
+            assert len(set(labels)) == len(labels), (ppc, labels)
+            for row, label in zip(rows, labels, strict=True):
+                assert _label_bytes(label) == (row * cols * ppc) << 12, (ppc, row, label)
+            if ppc == 1:
+                break
+            await pilot.press("plus")
+            await pilot.pause()
+
+
+async def test_a_mixed_cell_is_drawn_as_mixed_and_named_in_the_title() -> None:
+    """server-1t under eager at 1 GiB a cell: shadow, origin and data alternate every
+    4 MiB, so those cells are mixed: a glyph on no background, never a solid block,
+    and the cursor's cell title gives the shares."""
+    app = make_app("server-1t", at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        screen = explorer(app)
+        memory_map = screen.query_one(MemoryMap)
+        screen.go_to_pfn(100 << 18)  # 100 GiB: eager triples, nothing else
+        await pilot.pause()
+        ppc, cols = memory_map.pages_per_cell, memory_map.cols
+        assert ppc >= 1 << 16
+        row, col = memory_map.cell_of(screen.cursor)
+        cells = screen.frame.index.cells(row * cols * ppc, ppc, cols)
+        assert cells.mixed[col]
+        strip = memory_map.render_line(row - int(memory_map.scroll_offset.y))
+        x = memory_map.label_width
+        for segment in strip:
+            length = segment.cell_length
+            if x >= memory_map.label_width + cols:
+                break
+            first = x - memory_map.label_width
+            for c in range(max(0, first), min(cols, first + length)):
+                solid = segment.style is not None and segment.style.bgcolor is not None \
+                    and segment.style.bgcolor != memory_map.rich_style.bgcolor
+                assert solid != bool(cells.mixed[c]) or c == col, (c, segment)
+            x += length
+        title = str(memory_map.border_title)
+        assert "mixed" in title and "shadow" in title and "origin" in title and "%" in title

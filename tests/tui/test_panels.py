@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from textual.widgets import DataTable, OptionList, TabbedContent
+import pytest
+from textual.widgets import DataTable, Log, OptionList, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from kmsan_tui.model.constants import PAGETYPEINFO_TYPES
+from kmsan_tui.model.metrics import DEFINITIONS
+from kmsan_tui.tui.widgets.boot_timeline import BootTimeline
 from kmsan_tui.tui.widgets.frag_chart import FragChart
 from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid
 from kmsan_tui.tui.widgets.free_lists import FreeLists
 from kmsan_tui.tui.widgets.kernel_log import KernelLog
-from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
+from kmsan_tui.tui.widgets.keys_footer import KeysFooter
+from kmsan_tui.tui.widgets.metrics_panel import ROWS, MetricsPanel
 from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
+from kmsan_tui.tui.widgets.step_detail import StepDetail
 
 from .conftest import explorer, make_app, settle, step_before, text_of
 
@@ -112,10 +118,46 @@ async def test_metrics_show_the_current_state_and_the_last_change() -> None:
         await settle(pilot)
         await pilot.press("M")
         await pilot.pause()
-        text = text_of(explorer(app).query_one(MetricsPanel).query_one("#metrics-body"))
+        panel = explorer(app).query_one(MetricsPanel)
+        text = text_of(panel.query_one("#metrics-table"))
         metrics = explorer(app).frame.metrics
         assert f"{metrics.free_pages:,}" in text
-        assert metrics.memory_line[:40] in text
+        await pilot.press("m")  # the table loses the focus: the bar has the Memory: line
+        await pilot.pause()
+        assert metrics.memory_line[:40] in text_of(panel.query_one("#metric-definition"))
+
+
+async def test_every_metric_shown_is_defined_under_the_cursor() -> None:
+    """Each row of the Metrics tab, highlighted, puts its METRICS definition in the bar."""
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("M")
+        await pilot.pause()
+        panel = explorer(app).query_one(MetricsPanel)
+        table = panel.query_one("#metrics-table", DataTable)
+        bar = panel.query_one("#metric-definition")
+        defined = set()
+        for row in range(table.row_count):
+            table.move_cursor(row=row)
+            await pilot.pause()
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            shown = " ".join(text_of(bar).split())
+            if key in DEFINITIONS:
+                assert " ".join(DEFINITIONS[key].definition.split())[:50] in shown, key
+                defined.add(key)
+        assert {key for _label, key, _kind in ROWS} - {"virtual_reserved_bytes", "fits_4level",
+                                                      "fits_5level", "fits_4level_kaslr",
+                                                      "fits_5level_kaslr"} <= defined
+
+
+async def test_metrics_fit_eighty_columns_with_their_values() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("M")
+        await pilot.pause()
+        table = explorer(app).query_one(MetricsPanel).query_one("#metrics-table", DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert "GiB" in text_of(table)
 
 
 async def test_the_chart_has_a_column_per_command() -> None:
@@ -187,3 +229,83 @@ async def test_free_lists_say_there_are_no_zones_until_free_area_init() -> None:
         await settle(pilot)
         shown = text_of(grid)
         assert "No zones yet" not in shown and "DMA" in shown and "Movable" in shown
+
+
+@pytest.mark.parametrize(("size", "layout"), [((80, 24), "qemu-8g"), ((120, 40), "server-1t"),
+                                              ((200, 60), "server-1t")])
+async def test_free_lists_show_order_10_after_the_hand_over(size: tuple[int, int],
+                                                            layout: str) -> None:
+    """Right after memblock_free_all (every count just changed) the grid's columns,
+    labels included, fit the panel: no order scrolls out of sight."""
+    app = make_app(layout, at=step_before("memblock_free_all", layout))
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("n")
+        await settle(pilot)
+        grid = explorer(app).query_one(FreeAreaGrid)
+        assert grid.virtual_size.width <= grid.scrollable_content_region.width
+        header = text_of(grid).splitlines()[0]
+        assert header.split()[-1] == "10"
+
+
+async def test_proc_format_keeps_the_kernels_lines_whole() -> None:
+    app = make_app("server-1t", at="mem_init")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f", "p")
+        await pilot.pause()
+        log = explorer(app).query_one("#procfs", Log)
+        assert explorer(app).maximized is log
+        lines = list(log.lines)
+        procfs = explorer(app).frame.lookup.procfs()
+        assert lines == procfs.splitlines()
+        buddy = next(line for line in lines if "Normal" in line)
+        assert len(buddy.split()) == 4 + 11  # Node N, zone Normal, then orders 0..10
+        await pilot.press("escape")
+        assert explorer(app).maximized is None
+
+
+async def test_kernel_log_lines_wrap_to_the_panel() -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("K")
+        await pilot.pause()
+        log = explorer(app).query_one(KernelLog)
+        width = log.scrollable_content_region.width
+        assert all(strip.cell_length <= width for strip in log.lines)
+        assert any(strip.text.startswith("    ") for strip in log.lines)  # continuations
+        assert log.virtual_size.width <= width
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_a_long_step_explanation_reads_to_its_end(size: tuple[int, int]) -> None:
+    app = make_app(at="memblock_free_all")
+    async with app.run_test(size=size) as pilot:
+        await pilot.press("t")
+        timeline = explorer(app).query_one(BootTimeline)
+        detail = timeline.query_one(StepDetail)
+        steps = explorer(app).frame.steps
+        longest = max(range(len(steps)), key=lambda i: len(steps[i].explanation))
+        timeline.query_one("#steps", OptionList).highlighted = longest
+        await pilot.pause()
+        last_words = " ".join(steps[longest].explanation.split()[-3:])
+        await pilot.press("v")
+        await pilot.pause()
+        assert explorer(app).maximized is detail
+        detail.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert last_words in " ".join(text_of(detail).split())
+        await pilot.press("v")
+        await pilot.pause()
+        assert explorer(app).maximized is None
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_footer_fits_and_keeps_the_palette_and_the_keys_list(
+        size: tuple[int, int]) -> None:
+    app = make_app(at="mem_init")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        footer = explorer(app).query_one(KeysFooter)
+        keys = list(footer.query(FooterKey))
+        assert sum(k.outer_size.width for k in keys) <= size[0]
+        actions = {k.action.rpartition(".")[2] for k in keys}
+        assert {"step", "undo", "keys", "command_palette"} <= actions

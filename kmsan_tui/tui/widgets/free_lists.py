@@ -115,7 +115,7 @@ count is underlined (green: more, red: fewer). Counts above 9,999 are rounded
         text = frame.lookup.procfs() or "no zones yet"
         log = self.query_one("#procfs", Log)
         log.clear()
-        log.write_lines(text.splitlines(), scroll_end=False)
+        log.write(text.rstrip("\n"), scroll_end=False)  # write_lines drops blank lines
 
     def action_toggle_procfs(self) -> None:
         """The kernel's text, full screen (its lines are up to 120 columns: the panel
