@@ -49,6 +49,30 @@ class Tutor:
         sim = runner.session.sim
         return cls(lesson, sim, runner.frame.serial if runner.frame else 0, sim.current)
 
+    def activities(self, frame: Frame) -> list[Activity]:
+        """What the learner did, as a finished command's frame shows it: steps (one per
+        boot step run), a step back, a switch, a workload. Nothing for the lesson's own
+        frames, a half-done command, a new machine, a note, or an operation by hand
+        (its handler reports it)."""
+        if frame.serial <= self.serial or frame.note == "running":
+            return []
+        note = frame.note.partition(": ")[2] if frame.note.startswith("branched") else frame.note
+        before, self.seen_step = self.seen_step, frame.step_index
+        if note.startswith(("opened", "layout", "saved", "go to", "bookmark", "start", "alloc",
+                            "free", "bad free", "undo ")):
+            return []
+        if note.startswith("switch to"):
+            return [Activity.of("switch", strategy=frame.strategy)]
+        if note.startswith("workload"):
+            # The chart's label of a workload unit: "fragmenter×20000".
+            name, _, ops = frame.series[-1].label.rpartition("×") if frame.series else ("", "", "")
+            return [Activity.of("workload", workload=name or note.split()[-1],
+                                ops=int(ops) if ops.isdigit() else 0)]
+        if note == "undo" or frame.step_index < before:
+            return [Activity.of("back", step=frame.step_name)]
+        return [Activity.of("step", step=frame.steps[index].name)
+                for index in range(before, frame.step_index)]
+
     def record(self, activity: Activity, runner: Runner, hand: Hand) -> list[Goal]:
         """The goals an activity reaches, judged on the state the explorer shows."""
         return self.run.record(activity, hand.current(runner.session))

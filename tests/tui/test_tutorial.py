@@ -293,3 +293,29 @@ async def test_allocating_before_the_hand_over_says_why_it_cannot() -> None:
         await pilot.press("a", "enter", "enter")
         await settle(pilot)
         assert "step through memblock_free_all() first" in notes(app)
+
+
+# ---------------------------------------------------------------------- frames -> activities
+
+
+def test_frames_say_what_the_learner_did() -> None:
+    from kmsan_tui.model import load_layout
+    from kmsan_tui.session import GoTo, Session
+    from kmsan_tui.tui.runner import Runner
+    from kmsan_tui.tui.tutor import Tutor
+
+    runner = Runner(Session(load_layout("tiny-64m"), "lazy", 0))
+    runner.start()
+    tutor = Tutor.here(runner, find_lesson("lazy"))
+    steps = runner.session.steps
+    kinds = [(a.kind, dict(a.data)) for a in tutor.activities(runner.run_to(2))]
+    assert kinds == [("step", {"step": steps[0]}), ("step", {"step": steps[1]}),
+                     ("step", {"step": steps[2]})]  # a run is one step per boot step
+    assert [a.kind for a in tutor.activities(runner.undo())] == ["back"]
+    runner.run_to(len(steps) - 1)
+    work = tutor.activities(runner.workload("fragmenter", 500))
+    assert [(a.kind, dict(a.data)) for a in work] == [
+        ("workload", {"workload": "fragmenter", "ops": 500})]
+    assert [dict(a.data) for a in tutor.activities(runner.switch("eager"))] == [
+        {"strategy": "eager"}]
+    assert tutor.activities(runner.note(GoTo(5), "go to 0x5")) == []  # a note: nothing done

@@ -381,27 +381,10 @@ class TutorialActions(CommandScreen):
             self.notify(f"tutorial progress not saved: {exc}", severity="warning", timeout=6)
 
     def lesson_frame(self, frame: Frame) -> None:
-        """Activities a finished command's frame shows: steps, a step back, a switch,
-        a workload (nothing for the lesson's own frames or a half-done command)."""
-        tutor = self.tutor
-        if tutor is None or frame.serial <= tutor.serial or frame.note == "running":
-            return
-        note = frame.note.partition(": ")[2] if frame.note.startswith("branched") else frame.note
-        before, tutor.seen_step = tutor.seen_step, frame.step_index
-        if note.startswith(("opened", "layout", "saved", "go to", "bookmark", "start")) or \
-                note.startswith(("alloc", "free", "bad free", "undo ")):
-            return  # a new machine, a note, or an operation by hand (reported by its handler)
-        if note.startswith("switch to"):
-            self.report(Activity.of("switch", strategy=frame.strategy))
-        elif note.startswith("workload"):
-            name, _, ops = frame.series[-1].label.rpartition("×") if frame.series else ("", "", "")
-            self.report(Activity.of("workload", workload=name or note.split()[-1],
-                                    ops=int(ops) if ops.isdigit() else 0))
-        elif note == "undo" or frame.step_index < before:
-            self.report(Activity.of("back", step=frame.step_name))
-        else:
-            for index in range(before, frame.step_index):
-                self.report(Activity.of("step", step=frame.steps[index].name))
+        """Report what a finished command's frame shows the learner did."""
+        if self.tutor is not None:
+            for activity in self.tutor.activities(frame):
+                self.report(activity)
 
     def report_tab(self, tab: str) -> None:
         if self._expected_tab == tab:
