@@ -60,7 +60,8 @@ def resolve_location(text: str, span: int) -> Target | None:
         return Target("pfn", pfn, note=(
             f"{raw} is past the last pfn ({span - 1:#x}): taken as a physical address, "
             f"pfn {pfn:#x} (type 'pfn {raw}' or 'phys {raw}' to say which)"))
-    return Target("error", note=f"{raw}: no such page frame; {_limits(span)}")
+    what = "as a pfn" if explicit else "as a pfn and as an address"
+    return Target("error", note=f"{raw}: past the end of memory {what}; {_limits(span)}")
 
 
 def parse_target(text: str, frame: Frame) -> Target:
