@@ -11,7 +11,6 @@ Derandomised and bounded in ``make test``; many more under ``KMSAN_SLOW=1``.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import signal
 import tomllib
@@ -27,6 +26,7 @@ from hypothesis import strategies as st
 from kmsan_tui.model.errors import LayoutError
 from kmsan_tui.model.layout import parse_layout, parse_size
 from kmsan_tui.model.simulation import Simulation
+from tests.hardening.mutate import HOSTILE, dumps, get_path, paths
 
 FAST = settings(derandomize=True, max_examples=80, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -41,72 +41,10 @@ SHIPPED = {p.name: p.read_text() for p in _FOLDER.iterdir() if p.name.endswith("
 PARSED = {name: tomllib.loads(text) for name, text in SHIPPED.items()}
 
 
-# ---------------------------------------------------------------------- a TOML writer
-
-
-def _value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        return "nan" if v != v else "inf" if v == float("inf") else "-inf" \
-            if v == float("-inf") else repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)  # a JSON string is a TOML basic string
-    if isinstance(v, list):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(type(v))
-
-
-def dumps(doc: dict[str, Any]) -> str:
-    out: list[str] = []
-
-    def table(prefix: str, t: dict[str, Any]) -> None:
-        if prefix:
-            out.append(f"[{prefix}]")
-        out.extend(f"{json.dumps(str(k))} = {_value(v)}" for k, v in t.items()
-                   if not isinstance(v, dict))
-        for k, v in t.items():
-            if isinstance(v, dict):
-                table(f"{prefix}.{json.dumps(str(k))}" if prefix else json.dumps(str(k)), v)
-
-    table("", doc)
-    return "\n".join(out) + "\n"
-
-
-def _paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(doc, list):
-        for i, value in enumerate(doc):
-            out += _paths(value, (*prefix, i))
-    return out
-
-
-HOSTILE = st.one_of(
-    st.sampled_from([0, -1, -5, 1, 3, 9, 10, 64, 1024, 1025, 4096, 8192, 8193, 65536,
-                     2**31, 2**46, 2**52, 2**63, 2**64, 2**70, 10**12, True, "inf", "1e400",
-                     "-1", "0", "1048576P", "4P", "64P", "1.5G", "0.3K", "0x", "nan", "G",
-                     "4G", "1T", "16M", "0x7fffffffffffffff", "", "x" * 300, "\u0000",
-                     "\U0001f600", "numa=fake=64", "numa=fake=0", "numa=fake=2G", 0.5,
-                     float("inf"), [], {}, [{}], {"start": 0}]),
-    st.integers(-(2**80), 2**80), st.text(max_size=12),
-)
 KEYS = st.sampled_from(["size", "start", "end", "cpus", "nr_cpus", "percpu_pages", "code",
                         "reserved", "bss", "image_base", "initrd_addr", "initrd_size",
                         "node_data_size", "pageblock_order", "paging_levels", "cmdline",
                         "percpu_static", "rwdata_offset", "type", "node", "e820", "nope"])
-
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for key in path:
-        doc = doc[key]
-    return doc
 
 
 ALL_EDITS = ("set", "set", "scale", "delete", "add", "repeat")
@@ -118,30 +56,30 @@ def edited_layouts(draw: st.DrawFn, kinds: tuple[str, ...] = ALL_EDITS) -> str:
     name = draw(st.sampled_from(sorted(PARSED)))
     doc = copy.deepcopy(PARSED[name])
     for _ in range(draw(st.integers(1, 4))):
-        paths = _paths(doc)
+        where = paths(doc)
         kind = draw(st.sampled_from(kinds))
         if kind == "scale":
-            ints = [p for p in paths if type(_get(doc, p)) is int]
+            ints = [p for p in where if type(get_path(doc, p)) is int]
             if ints:
                 path = draw(st.sampled_from(ints))
-                parent = _get(doc, path[:-1])
+                parent = get_path(doc, path[:-1])
                 factor = draw(st.sampled_from([0, 2, 3, 1024, 2**20, -1]))
                 parent[path[-1]] = parent[path[-1]] * factor // draw(
                     st.sampled_from([1, 1, 2, 4])) + draw(st.sampled_from([0, 1, -1, 4096]))
-        elif kind in ("set", "delete") and paths:
-            path = draw(st.sampled_from(paths))
-            parent = _get(doc, path[:-1])
+        elif kind in ("set", "delete") and where:
+            path = draw(st.sampled_from(where))
+            parent = get_path(doc, path[:-1])
             if kind == "delete" and isinstance(parent, dict):
                 del parent[path[-1]]
             else:
                 parent[path[-1]] = draw(HOSTILE)
         elif kind == "add":
-            tables = [p for p in paths if isinstance(_get(doc, p), dict)] + [()]
-            _get(doc, draw(st.sampled_from(tables)))[draw(KEYS)] = draw(HOSTILE)
+            tables = [p for p in where if isinstance(get_path(doc, p), dict)] + [()]
+            get_path(doc, draw(st.sampled_from(tables)))[draw(KEYS)] = draw(HOSTILE)
         else:
-            arrays = [p for p in paths if isinstance(_get(doc, p), list) and _get(doc, p)]
+            arrays = [p for p in where if isinstance(get_path(doc, p), list) and get_path(doc, p)]
             if arrays:
-                array = _get(doc, draw(st.sampled_from(arrays)))
+                array = get_path(doc, draw(st.sampled_from(arrays)))
                 array.insert(draw(st.integers(0, len(array))), copy.deepcopy(array[0]))
     return dumps(doc)
 
