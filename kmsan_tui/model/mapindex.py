@@ -323,12 +323,14 @@ class MapIndex:
         return self.cells_at(start + np.arange(ncells, dtype=_I64) * pages_per_cell,
                              pages_per_cell)
 
-    def cells_at(self, firsts: np.ndarray, pages_per_cell: int, exact: bool = True) -> Cells:
+    def cells_at(self, firsts: np.ndarray, pages_per_cell: int, exact: bool = True,
+                 samples: int = SAMPLES) -> Cells:
         """``cells()`` of the cells that start at each pfn of ``firsts`` (any order).
         Without ``exact``, a cell is mixed when its sampled pages differ (cheaper: no
-        break point is classified; for overviews of cells far larger than a block)."""
+        break point is classified; for overviews of cells far larger than a block),
+        and ``samples`` pages of each cell may be fewer."""
         ncells = len(firsts)
-        k = min(pages_per_cell, SAMPLES)
+        k = min(pages_per_cell, samples if not exact else SAMPLES)
         offsets = (np.arange(k, dtype=_I64) * pages_per_cell) // k
         points = (firsts[:, None] + offsets[None, :]).ravel()
         codes, aux = self.classify(points)

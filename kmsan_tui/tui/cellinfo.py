@@ -27,6 +27,15 @@ def share_label(share: Share) -> str:
     return name
 
 
+def share_glyph(share: Share) -> str:
+    """A look in one or two characters: ``S``, ``K``, ``k``, ``free``, ``hole``."""
+    if share.code == mc.FREE:
+        return "free"
+    if share.code == mc.HOLE:
+        return "hole"
+    return glyph(share.code, share.aux)
+
+
 def percent(part: int, whole: int) -> str:
     """``33%``, ``<1%``, ``>99%``: never 0% or 100% for a share that is not."""
     if part == whole:
@@ -58,18 +67,22 @@ class CellInfo:
             return f"pfn {self.start:#x}"
         return f"pfn {self.start:#x} +{size(self.pages << PAGE_SHIFT)}"
 
-    def line(self, limit: int = 3) -> str:
-        """One line: ``pfn 0x40000 +1 GiB: 33% shadow · 33% origin · 33% free``."""
+    def line(self, limit: int = 3, compact: bool = False) -> str:
+        """One line: ``pfn 0x40000 +1 GiB: 33% shadow · 33% origin · 33% free``;
+        ``compact``: ``0x40000+1 GiB: mixed 33% S 33% O 33% free``."""
+        where = self.where().removeprefix("pfn ").replace(" +", "+") if compact \
+            else self.where()
+        name = share_glyph if compact else share_label
         if not self.shares:
-            return f"{self.where()}: past the end of memory"
+            return f"{where}: past the end of memory"
         if not self.mixed:
-            return f"{self.where()}: all {share_label(self.shares[0])}"
+            return f"{where}: all {share_label(self.shares[0])}"
         approx = "" if self.exact else "≈"
-        parts = [f"{approx}{percent(s.pages, self.pages)} {share_label(s)}"
+        parts = [f"{approx}{percent(s.pages, self.pages)} {name(s)}"
                  for s in self.shares[:limit]]
         if len(self.shares) > limit:
-            parts.append(f"+{len(self.shares) - limit} more")
-        return f"{self.where()}: mixed " + " · ".join(parts)
+            parts.append(f"+{len(self.shares) - limit}")
+        return f"{where}: mixed " + (" " if compact else " · ").join(parts)
 
     def text(self) -> str:
         """Several lines: the range, then one line per look with its pages."""

@@ -88,22 +88,30 @@ class StepInfo:
     explanation: str  # what it does to memory
 
 
-HEAT_COLUMNS = 192
-"""Columns of the heat view's row of one state: physical memory in that many cells."""
+HEAT_COLUMNS = 720
+"""Columns of the heat view's row of one state: physical memory in that many cells
+(720 has many divisors: most widths show it merged by whole groups, nearly full)."""
+HEAT_SAMPLES = 4
+"""Pages sampled per heat cell (an overview: a row costs what 2,880 pages cost)."""
 
 
 @dataclass(frozen=True, slots=True)
 class HeatRow:
     """Physical memory after one command, in ``HEAT_COLUMNS`` cells of
-    ``pages_per_column`` pages from pfn 0: each cell's dominant state among 16 evenly
-    spaced pages (``MapIndex`` codes) with what its glyph needs, and whether those
-    pages are in more than one state."""
+    ``pages_per_column`` pages from pfn 0: each cell's dominant state among
+    ``HEAT_SAMPLES`` evenly spaced pages (``MapIndex`` codes) with what its glyph
+    needs, and whether those pages are in more than one state."""
 
     pages_per_column: int
     span: int  # pages the row covers (the map's span then)
     codes: bytes  # int8 per column
     aux: bytes  # int16 per column
     mixed: bytes  # bool per column
+
+    @property
+    def has_memory(self) -> bool:
+        """Whether memblock knew any RAM (else every cell is past the end)."""
+        return bool((np.frombuffer(self.codes, dtype=np.int8) >= 0).any())
 
     def cells(self) -> Cells:
         return Cells(np.frombuffer(self.codes, dtype=np.int8),
@@ -119,7 +127,8 @@ def heat_row(index: MapIndex, columns: int = HEAT_COLUMNS) -> HeatRow:
         return HeatRow(ppc, index.span, blank.tobytes(),
                        np.zeros(columns, dtype=np.int16).tobytes(),
                        np.zeros(columns, dtype=np.bool_).tobytes())
-    cells = index.cells_at(np.arange(columns, dtype=np.int64) * ppc, ppc, exact=False)
+    cells = index.cells_at(np.arange(columns, dtype=np.int64) * ppc, ppc, exact=False,
+                           samples=HEAT_SAMPLES)
     return HeatRow(ppc, index.span, cells.codes.astype(np.int8).tobytes(),
                    cells.aux.astype(np.int16).tobytes(), cells.mixed.astype(np.bool_).tobytes())
 

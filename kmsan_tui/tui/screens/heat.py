@@ -20,16 +20,17 @@ from kmsan_tui.tui.widgets.keys_footer import KeysFooter
 from kmsan_tui.tui.widgets.map_legend import legend_text
 
 
-def row_detail(frame: Frame, index: int) -> Text:
-    """The picked row in words: what ran, the free memory and its split by order."""
+def row_detail(frame: Frame, index: int, group: int = 1) -> Text:
+    """The picked row in words: what ran, the free memory and its split by order
+    (``group``: heat-row cells per drawn cell)."""
     point = frame.series[index]
     pages = [count << order for order, count in enumerate(point.free_blocks)]
     total = sum(pages)
     text = Text.assemble((f"{index}: {point.label}", "bold"),
                          f" · free {size(total << PAGE_SHIFT) if total else 'none'}")
     if point.heat is not None:
-        text.append(f" · a cell is {size(point.heat.pages_per_column << PAGE_SHIFT)}",
-                    style="dim")
+        cell = point.heat.pages_per_column * group
+        text.append(f" · a cell is {cell:,} pages ({size(cell << PAGE_SHIFT)})", style="dim")
     if total:
         text.append("\nfree by order: ")
         text.append(" · ".join(f"{order}: {size(p << PAGE_SHIFT)}"
@@ -88,14 +89,16 @@ class HeatScreen(Screen[None]):
     def _draw(self) -> None:
         heat = self.query_one(HeatMap)
         self.query_one("#heat-axis", Static).update(Text(heat.axis(), no_wrap=True))
-        self.query_one("#heat-detail", Static).update(row_detail(self.frame, heat.row))
+        self.query_one("#heat-detail", Static).update(row_detail(self.frame, heat.row,
+                                                                 heat.group))
         width = max(20, self.size.width - 2)
         self.query_one("#heat-legend", Static).update(
             legend_text(self.palette, (), width, owners=False))
 
     @on(HeatMap.RowChosen)
     def _row_chosen(self, message: HeatMap.RowChosen) -> None:
-        self.query_one("#heat-detail", Static).update(row_detail(self.frame, message.index))
+        self.query_one("#heat-detail", Static).update(
+            row_detail(self.frame, message.index, self.query_one(HeatMap).group))
 
     def action_close(self) -> None:
         self.dismiss()

@@ -59,6 +59,10 @@ kernel's fragmentation index (`/sys/kernel/debug/extfrag/extfrag_index`):
 for lack of memory) to 1 (failure due to fragmentation). Run a workload (`w`)
 after the boot to watch the strategies fragment memory differently.
 
+The **unusable free index** (`U`) is the share of free memory that is in blocks too
+small for that order (0: every free page could serve it; 1: none). The heat view
+(command palette) shows the free memory itself, by order, for every step.
+
 - `U` switches to the unusable free index
 """
 

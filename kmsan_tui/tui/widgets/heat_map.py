@@ -76,8 +76,8 @@ class HeatMap(ScrollView, can_focus=True):
 
 Time runs down, one row per command (the start, each boot step, each workload);
 physical address runs right, from 0 to the end of memory. Each cell is the most
-common state among 16 evenly spaced pages of its range, with the map's glyphs and
-colours; a coloured glyph on no background: that range mixes states.
+common state among a few evenly spaced pages of its range, with the map's glyphs
+and colours; a coloured glyph on no background: those pages are in several states.
 
 Right of each row, **free memory by order**: a bar per order 0 to 10, its height
 the share of the free pages that are in blocks of that order, then the free
@@ -120,10 +120,15 @@ move it down the orders.
     """The row picked (-1: the last)."""
 
     @property
-    def cells_width(self) -> int:
-        """Columns of cells: the heat rows' columns, merged by groups to fit."""
+    def group(self) -> int:
+        """Heat-row cells per drawn cell: the smallest that fits the width."""
         room = max(8, self.scrollable_content_region.width - LABEL - FREE - 2)
-        return -(-HEAT_COLUMNS // -(-HEAT_COLUMNS // room))
+        return -(-HEAT_COLUMNS // room)
+
+    @property
+    def cells_width(self) -> int:
+        """Columns of drawn cells."""
+        return -(-HEAT_COLUMNS // self.group)
 
     @property
     def row(self) -> int:
@@ -201,8 +206,9 @@ move it down the orders.
         segments = [Segment(f"{label:<{LABEL - 1}}", label_style),
                     Segment("│", self.rich_style)]
         shown = self.cells_width
-        if point.heat is None:
-            segments.append(Segment(" " * shown, self.rich_style))
+        if point.heat is None or not point.heat.has_memory:
+            note = "" if point.heat is None else " memblock knows no RAM yet"
+            segments.append(Segment(f"{note:<{shown}}"[:shown], self.rich_style + Style(dim=True)))
         else:
             cells = merge(point.heat.cells(), shown)
             glyphs = palettes.glyph_row(cells.codes, cells.aux, cells.mixed)

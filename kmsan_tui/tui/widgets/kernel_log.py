@@ -74,11 +74,7 @@ KMSAN lines cyan. Long lines wrap to the panel's width. The `Memory:` line
         self._sync()
 
     def on_resize(self, _event: events.Resize) -> None:
-        # RichLog wraps a line once, when it is written: a new width writes them again.
-        width = self.scrollable_content_region.width
-        if width and width != self._wrapped_at and self._written is not None:
-            self._written = None
-            self._sync()
+        self._sync()
 
     def action_toggle_debug(self) -> None:
         self.memblock_debug = not self.memblock_debug
@@ -89,22 +85,30 @@ KMSAN lines cyan. Long lines wrap to the panel's width. The `Memory:` line
         width = self.scrollable_content_region.width
         if not width or text.cell_len <= width:
             return text
-        lines = text.wrap(self.app.console, width)
-        rest = Text("\n").join(lines[1:]).wrap(self.app.console, max(8, width - INDENT))
-        out = Text("\n").join([lines[0], *(Text(" " * INDENT) + line for line in rest)])
+        cut = len(text.wrap(self.app.console, width)[0].plain)
+        while cut < len(text.plain) and text.plain[cut] == " ":
+            cut += 1
+        head, tail = text.divide([cut])
+        head.rstrip()
+        rest = tail.wrap(self.app.console, max(8, width - INDENT))
+        out = Text("\n").join([head, *(Text(" " * INDENT) + line for line in rest)])
         out.no_wrap = True
         return out
 
     def _sync(self) -> None:
         frame = self.frame
-        if frame is None:
-            return
+        width = self.scrollable_content_region.width
+        if frame is None or not width or not self._size_known:
+            return  # lines are wrapped to the width: written once it is known
+        if width != self._wrapped_at:
+            # RichLog wraps a line once, when it is written: a new width writes them again.
+            self._written = None
+            self._wrapped_at = width
         log = frame.log
         if log is self._written:
             return
         new = log.since(self._written, MAX_LINES) if self._written is not None else None
         if new is None:  # undone, switched, reloaded or refiltered: redraw from the start
-            self._wrapped_at = self.scrollable_content_region.width
             self.clear()
             self._last_step = None
             new = log.since(None, MAX_LINES) or ()
@@ -112,9 +116,11 @@ KMSAN lines cyan. Long lines wrap to the panel's width. The `Memory:` line
         for event in new:
             if event.step != step:
                 step = event.step
-                self.write(Text(f"── {step} ──", style="bold dim"))
+                self.write(Text(f"── {step} ──", style="bold dim"), width=width)
             if event.kind == "memblock" and not self.memblock_debug:
                 continue
-            self.write(self._hanging(Text(event.text, style=_KIND_STYLE.get(event.kind, ""))))
+            # The width given: RichLog would measure against the console's, not ours.
+            self.write(self._hanging(Text(event.text, style=_KIND_STYLE.get(event.kind, ""))),
+                       width=width)
         self._last_step = step
         self._written = log

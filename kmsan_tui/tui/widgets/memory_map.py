@@ -259,7 +259,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
     def _update_title(self) -> None:
         """The title names the cursor's cell and, when it mixes states, their shares."""
         info = self._cell_info(self.cursor)
-        title = "Physical memory" if info is None else f"Physical memory · ▶ {info.line()}"
+        title = "Physical memory"
+        if info is not None:
+            title = f"Physical memory · ▶ {info.line()}"
+            if len(title) > self.size.width - 4:  # narrow: glyphs for names
+                title = f"Memory ▶ {info.line(compact=True)}"
         # Setting a border title repaints the whole widget, even to the same text.
         if self.border_title != title:
             self.border_title = title

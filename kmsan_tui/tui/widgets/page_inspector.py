@@ -36,6 +36,20 @@ order and migratetype, who reserved or allocated it, and its KMSAN metadata:
 the `kmsan_shadow` / `kmsan_origin` pointers (eager, lazy), the page_ext entry
 (lazy with page_ext storage) or the computed fixed address (fixed).
 
+**state** is one of:
+
+- **free**: on a buddy free list (`block` gives its order and migratetype)
+- **allocated**: handed out by the buddy allocator (`owner` says for what)
+- **reserved**: PG_reserved, memblock's (kernel image, memmap, page tables...)
+- **RAM memblock still owns**: before `memblock_free_all()` hands it over
+- **KMSAN shadow / origin**: metadata of the data page `of` names (one shadow
+  byte per data byte; one 4-byte origin id per 4 data bytes)
+- **held back (eager)**: kept in `held_back[]` as shadow or origin for a data
+  chunk not paired yet: it backs nothing
+- **blind spot**: a data page that should have metadata and has none (a failed
+  metadata allocation): KMSAN checks it against its dummy pages
+- **hole**: no RAM, no usable struct page
+
 - `s` follow the shadow pointer, `o` the origin pointer
 - `d` from a shadow or origin page, go to the data page it describes
 - `b` go back to where you followed from

@@ -64,7 +64,9 @@ class ShadowRegions(Vertical):
 
 Every extent of the KMSAN metadata map: data pages and where their shadow and
 origin live, the shadow/origin pages and the data they describe, held-back blocks
-(eager), S,O,D patterns of `kmsan_memblock_free_pages()`, and blind spots.
+(eager: `held_back[]` chunks waiting for a data chunk, backing nothing yet), S,O,D
+patterns of `kmsan_memblock_free_pages()` (shadow, origin, data chunks in turn),
+and blind spots (data pages left without metadata: a failed metadata allocation).
 In fixed mode the top box shows the virtual ranges reserved for shadow and origin,
 in the slot KASAN would use, and whether they fit 4- and 5-level paging.
 

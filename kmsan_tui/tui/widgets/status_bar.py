@@ -16,6 +16,15 @@ from kmsan_tui.tui.frame import Frame
 class StatusBar(Horizontal):
     """One line of status; the progress bar shows only while a long command runs."""
 
+    HELP = """\
+## Status line
+
+`step 34/53 · mem_init · eager · qemu-8g`: boot steps run of the kernel profile's
+53, the init call that ran last, the KMSAN metadata strategy, the layout; then the
+session's file (`*`: unsaved changes) and, inside a recording, `▶ replay 3/10`. On
+the right, the command running (escape stops it) or autoplay.
+"""
+
     DEFAULT_CSS = """
     StatusBar {
         height: 1; dock: top; background: $panel; color: $foreground;
@@ -62,6 +71,9 @@ class StatusBar(Horizontal):
         self._draw()
 
     def on_mount(self) -> None:
+        self.tooltip = ("step N/M: boot steps run of the kernel profile's M · the init call "
+                        "that ran last · KMSAN strategy · layout · the session file (* unsaved)"
+                        " and where a replay is")
         self._draw()
 
     def watch_progress(self, progress: tuple[int, int] | None) -> None:
