@@ -309,3 +309,37 @@ async def test_the_footer_fits_and_keeps_the_palette_and_the_keys_list(
         assert sum(k.outer_size.width for k in keys) <= size[0]
         actions = {k.action.rpartition(".")[2] for k in keys}
         assert {"step", "undo", "keys", "command_palette"} <= actions
+
+
+@pytest.mark.parametrize("order", ["fxMFK", "KFMxf", "FMKx"])
+async def test_every_tab_shows_the_current_state_whatever_the_order_it_is_opened_in(
+        order: str) -> None:
+    """Panels draw only while visible; textual does not always tell a panel that its
+    tab is shown again (no Show, no Resize: the kernel log stayed blank after the
+    Fragmentation tab at 80x24). Each must show the state on screen once drawn."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("e")
+        await settle(pilot)
+        screen = explorer(app)
+
+        def current(key: str) -> bool:
+            serial = screen.frame.serial
+            if key == "K":
+                log = screen.query_one(KernelLog)
+                return log._written is screen.frame.log and len(log.lines) > 0
+            if key == "M":
+                return screen.query_one(MetricsPanel)._drawn == serial
+            if key == "F":
+                return screen.query_one(FragChart)._drawn[0] == serial
+            if key == "x":
+                return screen.query_one(ShadowRegions)._drawn == serial
+            return True
+
+        for _round in range(2):
+            for key in order:
+                await pilot.press(key)
+                await pilot.pause(0.1)
+                assert current(key), (order, key)
+            await pilot.press("u")  # a new state while the last tab shows
+            await settle(pilot)

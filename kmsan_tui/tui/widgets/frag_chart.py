@@ -12,6 +12,7 @@ from textual.widgets import Static
 
 from kmsan_tui.model.constants import NR_PAGE_ORDERS
 from kmsan_tui.tui.frame import ChartPoint, Frame
+from kmsan_tui.tui.widgets.scrolling import CatchUp
 
 BARS = "▁▂▃▄▅▆▇█"  # 0 is the lowest bar, not a blank: 0 is a value (shortage, not fragmentation)
 SUCCEEDS = "·"  # fragmentation index -1: a block of the order is free, nothing to measure
@@ -47,7 +48,7 @@ def chart(series: tuple[ChartPoint, ...], width: int, unusable: bool) -> Text:
     return text
 
 
-class FragChart(Static, can_focus=True):
+class FragChart(CatchUp, Static, can_focus=True):
     """The extfrag index of each order after each command, as a bar per step."""
 
     HELP = """\
@@ -93,10 +94,22 @@ small for that order (0: every free page could serve it; 1: none). The heat view
     def on_resize(self) -> None:
         self._draw()
 
+    _drawn: tuple[object, ...] = ()
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.frame.serial if self.frame else None, self.size.width, self.unusable)
+
     def _draw(self) -> None:
         if self.frame is not None:
+            self._drawn = self._key()
             self.update(chart(self.frame.series, self.size.width or 80, self.unusable),
                         layout=False)
+
+    def stale(self) -> bool:
+        return self.frame is not None and self._drawn != self._key()
+
+    def catch_up(self) -> None:
+        self._draw()
 
     def action_toggle_index(self) -> None:
         self.unusable = not self.unusable

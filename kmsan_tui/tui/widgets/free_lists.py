@@ -48,6 +48,9 @@ def grid_rows(frame: Frame) -> tuple[GridRow, ...]:
 class FreeLists(Vertical):
     """Per zone and migratetype, the number of free blocks of each order."""
 
+    # The palette's "Maximize" (Textual's) on a focused table takes the whole panel.
+    ALLOW_MAXIMIZE = True
+
     HELP = """\
 ## Free lists
 

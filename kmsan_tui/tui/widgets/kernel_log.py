@@ -18,6 +18,7 @@ from textual.widgets import RichLog
 
 from kmsan_tui.tui.eventlog import EventLog
 from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.widgets.scrolling import CatchUp
 
 MAX_LINES = 5000
 INDENT = 4  # continuation lines of a wrapped message
@@ -25,7 +26,7 @@ _KIND_STYLE = {"warn": "bold yellow", "bug": "bold red", "meta": "cyan", "memblo
                "alloc": "", "free": "", "log": ""}
 
 
-class KernelLog(RichLog):
+class KernelLog(CatchUp, RichLog):
     """dmesg lines as the kernel prints them, a rule before each boot step."""
 
     HELP = """\
@@ -73,7 +74,12 @@ KMSAN lines cyan. Long lines wrap to the panel's width. The `Memory:` line
     def on_show(self, _event: events.Show) -> None:
         self._sync()
 
-    def on_resize(self, _event: events.Resize) -> None:
+    def stale(self) -> bool:
+        return self.frame is not None and (
+            self.frame.log is not self._written
+            or self.scrollable_content_region.width != self._wrapped_at)
+
+    def catch_up(self) -> None:
         self._sync()
 
     def action_toggle_debug(self) -> None:
@@ -98,8 +104,11 @@ KMSAN lines cyan. Long lines wrap to the panel's width. The `Memory:` line
     def _sync(self) -> None:
         frame = self.frame
         width = self.scrollable_content_region.width
-        if frame is None or not width or not self._size_known:
+        if frame is None or not width:
             return  # lines are wrapped to the width: written once it is known
+        # A log mounted in a hidden tab may never get the Resize that tells RichLog its
+        # size is known (it would defer every write): the width is known here.
+        self._size_known = True
         if width != self._wrapped_at:
             # RichLog wraps a line once, when it is written: a new width writes them again.
             self._written = None

@@ -19,6 +19,7 @@ from kmsan_tui.model.constants import PAGE_SHIFT
 from kmsan_tui.model.metrics import DEFINITIONS, GROUPS, METRICS, Metrics
 from kmsan_tui.tui.fmt import pages, size
 from kmsan_tui.tui.frame import Frame
+from kmsan_tui.tui.widgets.scrolling import CatchUp
 
 SHOWN_GROUPS = ("class", "kernel", "kmsan", "layout")
 _KIND = {"pages": "pages", "bytes": "bytes", "count": "count", "flag": "flag"}
@@ -138,8 +139,11 @@ def metrics_help() -> str:
     return "\n".join(lines)
 
 
-class MetricsPanel(Vertical):
+class MetricsPanel(CatchUp, Vertical):
     """What the current state costs, in the numbers the strategies are compared by."""
+
+    # The palette's "Maximize" (Textual's) on a focused table takes the whole panel.
+    ALLOW_MAXIMIZE = True
 
     HELP = metrics_help()
 
@@ -202,6 +206,12 @@ class MetricsPanel(Vertical):
         self._show_definition()
 
     def on_show(self, _event: events.Show) -> None:
+        self.watch_frame(self.frame)
+
+    def stale(self) -> bool:
+        return self.frame is not None and self._drawn != self.frame.serial
+
+    def catch_up(self) -> None:
         self.watch_frame(self.frame)
 
     def on_resize(self, _event: events.Resize) -> None:

@@ -16,6 +16,7 @@ from kmsan_tui.model.strategies.base import VirtualLayout
 from kmsan_tui.tui.fmt import size
 from kmsan_tui.tui.frame import Frame
 from kmsan_tui.tui.messages import PageSelected
+from kmsan_tui.tui.widgets.scrolling import CatchUp
 
 # Documentation/arch/x86/x86_64/mm.rst, 4-level paging: the kernel half.
 _X86_64_4LEVEL = (
@@ -56,8 +57,11 @@ def describe_extent(start: int, end: int, value: object) -> tuple[str, str, str]
     return type(value).__name__, "", ""
 
 
-class ShadowRegions(Vertical):
+class ShadowRegions(CatchUp, Vertical):
     """The KMSAN metadata map, extent by extent; Enter jumps to an extent."""
+
+    # The palette's "Maximize" (Textual's) on a focused table takes the whole panel.
+    ALLOW_MAXIMIZE = True
 
     HELP = """\
 ## Shadow regions
@@ -103,6 +107,12 @@ in the slot KASAN would use, and whether they fit 4- and 5-level paging.
             self._draw()
 
     def on_show(self, _event: events.Show) -> None:
+        self._draw()
+
+    def stale(self) -> bool:
+        return self.frame is not None and self._drawn != self.frame.serial
+
+    def catch_up(self) -> None:
         self._draw()
 
     def _draw(self) -> None:
