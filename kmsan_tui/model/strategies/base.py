@@ -296,6 +296,13 @@ class StrategyBase:
                             caller="kmsan_init_alloc_meta_for_range")
         first, last = pfn_down(start), pfn_up(end)
         n = last - first
+        # Recorded ranges may overlap (.data through the kernel-image mapping never
+        # merges with the image's direct-map alias; ranges are not re-merged), and
+        # kmsan_init_alloc_meta_for_range() (mm/kmsan/shadow.c) simply rewrites each
+        # page's kmsan_shadow/kmsan_origin: the later range wins. A page an earlier
+        # failed range left blind stops being blind when it is given metadata here.
+        already_blind = sum(min(e, last) - max(s, first)
+                            for s, e, v in m.kmsan.overlapping(first, last) if isinstance(v, Blind))
         if shadow is None or origin is None:
             # v6.14+ panics (memblock_alloc_or_panic); older kernels dereference NULL.
             # A shadow that was allocated stays allocated: count it.
@@ -305,12 +312,16 @@ class StrategyBase:
                     m.kmsan.assign(s, s + n, MetaBacking(role, None, "kmsan_init_shadow"))
                     self.ledger.reserved_held += n
             m.counters.meta_alloc_failures += 1
+            # Metadata an earlier range gave these pages is lost with their pointers:
+            # its pages stay allocated, backing nothing (as for memblock_free_late()).
+            self.forget_metadata(m, first, last)
             m.kmsan.assign(first, last, Blind("kmsan_init_shadow: memblock_alloc failed"))
             self.ledger.blind += n
             m.log(f"Kernel panic - not syncing: kmsan_init_alloc_meta_for_range: Failed to "
                   f"allocate {size} bytes", "bug", first, n)
             return
         s, o = pfn_down(shadow), pfn_down(origin)
+        self.ledger.blind -= already_blind
         m.kmsan.assign(first, last, MetaLink(s - first, o - first, "kmsan_init_shadow"))
         m.kmsan.assign(s, s + n, MetaBacking(MetaRole.SHADOW, first - s, "kmsan_init_shadow"))
         m.kmsan.assign(o, o + n, MetaBacking(MetaRole.ORIGIN, first - o, "kmsan_init_shadow"))
