@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
 from textual import events, on
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.binding import BindingType
-from textual.command import CommandPalette
+from textual.command import CommandListItem, CommandPalette, SimpleProvider
 from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.theme import ThemeProvider
+from textual.widget import AwaitMount
 
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, Layout
@@ -29,9 +35,11 @@ from kmsan_tui.tui.runner import Runner
 from kmsan_tui.tui.safety_net import SafetyNet
 from kmsan_tui.tui.screens.command_screen import CommandDone, CommandScreen
 from kmsan_tui.tui.screens.confirm import ConfirmScreen
-from kmsan_tui.tui.screens.dialog import SafeCommandPalette
+from kmsan_tui.tui.screens.dialog import SafeCommandPalette, patch_textual
 from kmsan_tui.tui.screens.explorer import ExplorerScreen
 from kmsan_tui.tui.screens.keys import KeysScreen
+
+patch_textual()  # textual 8.2.8: page keys of an unlaid option list, text of no width
 
 QUIT_GRACE = 2.0
 """Seconds quitting waits for a stopped command to finish writing what it writes."""
@@ -79,6 +87,42 @@ class KmsanApp(SafetyNet, App[int]):
         """ctrl+p: Textual's palette, answering once, its page keys safe (dialog.py)."""
         if self.use_command_palette and not CommandPalette.is_open(self):
             self.push_screen(SafeCommandPalette(id="--command-palette"))
+
+    def search_themes(self) -> None:
+        """The palette's "Theme" command, in a safe palette too."""
+        self.push_screen(SafeCommandPalette(providers=[ThemeProvider],
+                                            placeholder="Search for themes…"))
+
+    def search_commands(self, commands: Sequence[CommandListItem],
+                        placeholder: str = "Search for commands…") -> AwaitMount:
+        return self.push_screen(SafeCommandPalette(
+            providers=[SimpleProvider(self.screen, commands)], placeholder=placeholder))
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's "Screenshot" command: written as F12 writes (safeio)."""
+        explorer = next((s for s in self.screen_stack if isinstance(s, ExplorerScreen)), None)
+        if explorer is not None:
+            target = str(Path(path or ".") / filename) if filename else None
+            explorer.action_screenshot(target)
+        return None
+
+    def pop_screen(self) -> AwaitComplete:
+        """Pop the screen on top, but never the explorer: a dialog dismissed twice (a key
+        typed faster than it closes) would take it down, then the default screen, and
+        leave no screen at all (ScreenStackError on every key). Dialogs answer once
+        (dialog.DismissOnce); this guards any screen that does not."""
+        if isinstance(self.screen, ExplorerScreen) and not any(
+                isinstance(s, ExplorerScreen) for s in self.screen_stack[:-1]):
+            return AwaitComplete.nothing()
+        return super().pop_screen()
+
+    async def replace_broken(self, screen: Screen[object]) -> None:
+        """SafetyNet: a broken explorer is rebuilt on the same runner, a dialog closed."""
+        if isinstance(screen, ExplorerScreen):
+            await self.rebuild_explorer(screen)
+        else:
+            await super().replace_broken(screen)
 
     async def rebuild_explorer(self, old: ExplorerScreen) -> None:
         """A new explorer on the same runner, in place of one a bug broke (the session

@@ -31,8 +31,8 @@ def share_glyph(share: Share) -> str:
     """A look in one or two characters: ``S``, ``K``, ``k``, ``free``, ``hole``."""
     if share.code == mc.FREE:
         return "free"
-    if share.code == mc.HOLE:
-        return "hole"
+    if share.code in (mc.HOLE, mc.MEMBLOCK_FREE):
+        return short_label(share.code)  # "hole", "memblock": their glyphs are blank, ·
     return glyph(share.code, share.aux)
 
 

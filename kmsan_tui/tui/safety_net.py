@@ -8,11 +8,12 @@ built (boot steps, workloads, bookmarks, unsaved) would go with it. Instead:
   dropped; the pump goes on with the next one;
 - an exception in any other pump (a Textual widget: its message loop has stopped) is
   reported too, and what it broke is replaced: a dialog is closed, the explorer is
-  rebuilt on the same runner (the session is the runner's, not the screen's);
+  rebuilt on the same runner (the session is the runner's, not the screen's); one in
+  a worker, a timer or an idle callback is reported, nothing stopped;
 - each report writes the traceback to a crash log (``kmsan_tui.crashlog``) and shows
   one line naming it. Past ``BURST`` reports in ``WINDOW`` seconds (a bug that fires
-  on every frame), or when the app's own loop has stopped, the app exits with that
-  one line (exit status 1) instead of a traceback.
+  on every frame), with no screen left, or while the app starts or ends, the app
+  exits with that one line (exit status 1) instead of a traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.screen import Screen
 from textual.widget import Widget
+from textual.worker import WorkerFailed
 
 from kmsan_tui.crashlog import crash_line, write_crash_log
 
@@ -59,10 +61,12 @@ class SafetyNet(Guarded):
 
     crashes: list[tuple[BaseException, Path | None]]
     _crash_times: list[float]
+    _gave_up: bool
 
     def init_safety_net(self) -> None:
         self.crashes = []
         self._crash_times = []
+        self._gave_up = False
 
     def _over_budget(self) -> bool:
         now = time.monotonic()
@@ -72,10 +76,12 @@ class SafetyNet(Guarded):
     def report_crash(self, error: BaseException, pump: Any) -> bool:
         """Log ``error``, tell the user in one line; False when the app must end."""
         app: Any = self
+        if self._gave_up:
+            return True  # the app is ending on the line already given: one line only
         where = type(pump).__name__ if pump is not None else "?"
         path = write_crash_log(error, f"explorer: an exception in {where}")
         self.crashes.append((error, path))
-        if self._over_budget():
+        if self._over_budget() or not app.screen_stack:  # no screen left: nothing to keep
             self._give_up(error, path)
             return True
         app.notify(f"{crash_line(error, path)}; the session is kept", severity="error",
@@ -84,6 +90,9 @@ class SafetyNet(Guarded):
 
     def _give_up(self, error: BaseException, path: Path | None) -> None:
         app: Any = self
+        if self._gave_up:
+            return
+        self._gave_up = True
         app._return_code = 1
         app.panic(f"kmsan-tui: {crash_line(error, path)}")
 
@@ -91,12 +100,20 @@ class SafetyNet(Guarded):
         """Textual's end of the road for an exception no Guarded pump caught."""
         app: Any = self
         pump = active_message_pump.get(None)
-        if pump is None or pump is self or app._closing or app._exit_renderables:
-            path = write_crash_log(error, "explorer: an exception in the app's own loop")
+        if self._gave_up:
+            return
+        if not app.screen_stack or app._closing or app._exit_renderables:
+            # Before the first screen (the app's compose), or while the app ends.
+            path = write_crash_log(error, "explorer: an exception while the app starts or ends")
             if app._exception is None:  # Pilot tests re-raise it
                 app._exception = error
                 app._exception_event.set()
             self._give_up(error, path)
+            return
+        if isinstance(error, WorkerFailed) or pump is None or pump is self:
+            # A worker's task, a timer or an idle callback of the app: no loop stopped
+            # (the app's own messages are Guarded and never come here).
+            self.report_crash(error, pump)
             return
         screen = _screen_of(pump)  # now: once its loop has stopped, a widget is dropped
         self.report_crash(error, pump)
@@ -104,16 +121,16 @@ class SafetyNet(Guarded):
             app.call_later(self._replace_broken, screen)
 
     async def _replace_broken(self, screen: Screen[Any]) -> None:
-        """The screen of a pump whose loop stopped: close it if it is a dialog, rebuild
-        it on the same runner if it is the explorer."""
         app: Any = self
-        if not any(s is screen for s in app.screen_stack):
-            return
-        from kmsan_tui.tui.screens.explorer import ExplorerScreen
+        if any(s is screen for s in app.screen_stack):
+            await self.replace_broken(screen)
 
-        if isinstance(screen, ExplorerScreen):
-            await app.rebuild_explorer(screen)
-        elif screen is app.screen and len(app.screen_stack) > 1:
+    async def replace_broken(self, screen: Screen[Any]) -> None:
+        """The screen of a pump whose loop stopped, still on the stack: close it if it is
+        a dialog. The app overrides this to rebuild its main screen (this module knows
+        no screen of the app's: no import circle)."""
+        app: Any = self
+        if screen is app.screen and len(app.screen_stack) > 1:
             await app.pop_screen()
 
 

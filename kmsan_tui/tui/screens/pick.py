@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from kmsan_tui.tui.screens.dialog import Dialog, SafeOptionList
+from kmsan_tui.tui.screens.dialog import Dialog
 
 
 class PickScreen(Dialog[str | None]):
@@ -38,8 +38,7 @@ class PickScreen(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text, classes="dialog-title")
-            yield SafeOptionList(*[Option(label, id=value or "-")
-                                   for value, label in self.options])
+            yield OptionList(*[Option(label, id=value or "-") for value, label in self.options])
 
     def on_mount(self) -> None:
         options = self.query_one(OptionList)

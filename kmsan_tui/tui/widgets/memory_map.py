@@ -11,6 +11,7 @@ other strategy in the comparison) are underlined, and flash once when they appea
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -513,9 +514,11 @@ zoom (or shift/ctrl + wheel), `0` shows the whole machine, a click inspects a ce
         if frame is None or row >= self.nrows:
             return Strip.blank(width, self.rich_style)
         if not frame.index.has_memory:
-            note = "memblock knows no RAM yet: press n to run the first boot steps" \
-                if row == 0 else ""
-            return Strip([Segment(f"{'':{self.label_width}}{note}", self.rich_style + Style(dim=True))]
+            lines = textwrap.wrap("memblock knows no RAM yet: press n to run the first boot "
+                                  "steps", max(10, width - self.label_width - 1))
+            note = lines[row] if row < len(lines) else ""
+            return Strip([Segment(f"{'':{self.label_width}}{note}",
+                                  self.rich_style + Style(dim=True))]
                          ).adjust_cell_length(width, self.rich_style)
         cursor_row, cursor_col = self.cell_of(self.cursor)
         col = cursor_col if row == cursor_row else -1
