@@ -185,6 +185,8 @@ def _parse(data: dict[str, Any], source: str, fallback_name: str) -> Layout:
                                  option_choices("lazy_activation"), "mem_init"),
         lazy_storage=r.choice(kt, "lazy_storage", "kernel", option_choices("lazy_storage"),
                               "struct_page"),
+        fixed_backing=r.choice(kt, "fixed_backing", "kernel", option_choices("fixed_backing"),
+                               "on-demand"),
         kfence=r.get(kt, "kfence", "kernel", bool, False),
         kmemleak=r.get(kt, "kmemleak", "kernel", bool, False),
         debug_objects=r.get(kt, "debug_objects", "kernel", bool, False),

@@ -85,6 +85,7 @@ class KernelConfig:
     strategy: str = "eager"
     lazy_activation: str = "mem_init"
     lazy_storage: str = "struct_page"
+    fixed_backing: str = "on-demand"
     kfence: bool = False
     kmemleak: bool = False
     debug_objects: bool = False

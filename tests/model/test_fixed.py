@@ -20,11 +20,9 @@ def fixed(sim: Simulation) -> FixedStrategy:
 
 
 def boot_backed(layout: str) -> Simulation:
-    """A simulation whose fixed strategy backs everything at boot (until the layout
-    carries fixed_backing, the strategy is swapped in before the first step)."""
-    sim = Simulation(layout, "fixed")
-    sim.strategy = FixedStrategy("boot")
-    sim.machine.hooks = sim.strategy
+    """A simulation whose fixed strategy backs everything at boot (fixed_backing)."""
+    sim = Simulation(layout, "fixed", fixed_backing="boot")
+    assert fixed(sim).backing == "boot"
     return sim
 
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import pytest
 
 from kmsan_tui.model import Simulation
+from kmsan_tui.model.layout import parse_layout
+from kmsan_tui.model.layout_types import KernelConfig
 from kmsan_tui.model.metadata import FixedBacking, MetaBacking
 from kmsan_tui.model.strategies import eager, fixed, lazy
 from kmsan_tui.model.strategies.registry import REGISTRY, STRATEGIES
+
+BASE = '[machine]\ne820 = [{ start = 0x100000, size = "512M" }]\n'
 
 
 @pytest.mark.parametrize(("module", "cited"), [
@@ -27,6 +31,19 @@ def test_the_registry_offers_the_three_designs_in_order() -> None:
     assert STRATEGIES == ("eager", "lazy", "fixed")
     assert "google/kmsan" in REGISTRY["lazy"].summary
     assert "FreeBSD" in REGISTRY["fixed"].summary
+
+
+def test_every_strategy_option_is_a_kernel_config_field_and_a_layout_key() -> None:
+    """The layout loader, the CLI (--lazy-activation, --fixed-backing) and
+    Layout.with_kernel() all go through the field."""
+    fields = KernelConfig.__dataclass_fields__
+    for info in REGISTRY.values():
+        for opt in info.options:
+            assert opt.key in fields and fields[opt.key].default == opt.default
+            for value in opt.choices:
+                text = f'[kernel]\nstrategy = "{info.name}"\n{opt.key} = "{value}"\n'
+                layout = parse_layout(BASE + text, "t", "t")
+                assert getattr(layout.kernel, opt.key) == value
 
 
 @pytest.mark.parametrize("sanitizer", ["none", "kasan"])

@@ -68,8 +68,7 @@ class FixedStrategy(StrategyBase):
 
     @classmethod
     def from_config(cls, config: KernelConfig) -> Self:
-        # KernelConfig.fixed_backing, once the layout carries it; on-demand until then.
-        return cls(str(getattr(config, "fixed_backing", "on-demand")))
+        return cls(config.fixed_backing)
 
     def __init__(self, backing: str = "on-demand") -> None:
         super().__init__()

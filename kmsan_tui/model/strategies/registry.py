@@ -39,14 +39,6 @@ class StrategyInfo:
     options: tuple[StrategyOption, ...] = ()
 
 
-def _available(options: tuple[StrategyOption, ...]) -> tuple[StrategyOption, ...]:
-    """The options a ``KernelConfig`` field exists for: the layout loader, the CLI and
-    ``Layout.with_kernel()`` all need the field (fixed_backing waits for it; until then
-    the strategy runs its default)."""
-    fields = KernelConfig.__dataclass_fields__
-    return tuple(opt for opt in options if opt.key in fields)
-
-
 REGISTRY: dict[str, StrategyInfo] = {info.name: info for info in (
     StrategyInfo(
         "eager", EagerStrategy,
@@ -66,9 +58,9 @@ REGISTRY: dict[str, StrategyInfo] = {info.name: info for info in (
         "fixed", FixedStrategy,
         "FreeBSD/NetBSD: shadow and origin at fixed virtual offsets, no pointers in struct "
         "page; backed 2 MiB (or 4 KiB) at a time as memory is handed out, page tables counted",
-        _available((StrategyOption("fixed_backing", BACKINGS, "on-demand",
-                                   "fixed: back shadow/origin as memory is handed out "
-                                   "(on-demand, the BSD design) or all at boot"),))),
+        (StrategyOption("fixed_backing", BACKINGS, "on-demand",
+                        "fixed: back shadow/origin as memory is handed out "
+                        "(on-demand, the BSD design) or all at boot"),)),
 )}
 
 STRATEGIES: tuple[str, ...] = tuple(REGISTRY)
