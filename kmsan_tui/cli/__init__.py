@@ -46,6 +46,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Callable[[argpars
                         help="layout to open the explorer on")
     parser.add_argument("--strategy", dest="explorer_strategy", choices=STRATEGIES, default=None)
     parser.add_argument("--keymap", default=None, help="a TOML file rebinding keys")
+    parser.add_argument("--session", dest="explorer_session", metavar="FILE", default=None,
+                        help="open the explorer on a saved session (as `open FILE`)")
     sub = parser.add_subparsers(dest="command", parser_class=Parser)
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
     for module in _command_modules():
@@ -58,6 +60,13 @@ def _explorer(args: argparse.Namespace) -> int:
     from kmsan_tui.model.layout import load_layout
     from kmsan_tui.tui.app import run_app
 
+    if args.explorer_session is not None:
+        if args.explorer_layout is not None or args.explorer_strategy is not None:
+            raise UserError("--session opens the layout and strategy the session was saved "
+                            "with: drop --layout/--strategy (switch them in the explorer)")
+        from kmsan_tui.cli.commands.open import open_session
+
+        return open_session(args.explorer_session, keymap=args.keymap)
     layout = load_layout(args.explorer_layout or DEFAULT_LAYOUT)
     return run_app(layout, strategy=args.explorer_strategy, keymap=args.keymap)
 
@@ -68,7 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command:
         misplaced = [flag for flag, dest in (("--layout", "explorer_layout"),
                                              ("--strategy", "explorer_strategy"),
-                                             ("--keymap", "keymap"))
+                                             ("--keymap", "keymap"),
+                                             ("--session", "explorer_session"))
                      if getattr(args, dest) is not None]
         if misplaced:
             parser.error(f"{', '.join(misplaced)} before the command applies to the explorer "

@@ -188,3 +188,6 @@ def test_open_reads_the_file_before_taking_the_terminal(capsys: pytest.CaptureFi
     assert opened[0].sim.step_name == "memblock_free_all"
     code, _, err = run(capsys, "open", str(story), "--at", "no such place")
     assert code == 2 and "no such place" in err
+    code, _, err = run(capsys, "--session", str(story))  # the top-level form
+    assert code == 0, err
+    assert len(opened) == 2 and opened[1].log == opened[0].log  # the same story, opened

@@ -15,6 +15,8 @@ from kmsan_tui.cli import main
     (["run", "--layout", "tiny-64m", "--until", ""], "expected the name of a boot step"),
     (["compare", "--layout", "tiny-64m", "--until", "nope"], "unknown step 'nope'"),
     (["--layout", "server-1t", "--strategy", "lazy", "run"], "put it after `run`"),
+    (["--session", "s.json", "run"], "put it after `run`"),
+    (["--session", "s.json", "--layout", "tiny-64m"], "drop --layout/--strategy"),
     (["screenshot", "--layout", "tiny-64m", "--size", "100000x100000", "x.svg"], "is outside"),
     (["screenshot", "--layout", "tiny-64m", "--size", "wide", "x.svg"], "expected COLSxROWS"),
 ])
