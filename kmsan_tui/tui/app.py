@@ -38,6 +38,7 @@ from kmsan_tui.tui.screens.confirm import ConfirmScreen
 from kmsan_tui.tui.screens.dialog import SafeCommandPalette, patch_textual
 from kmsan_tui.tui.screens.explorer import ExplorerScreen
 from kmsan_tui.tui.screens.keys import KeysScreen
+from kmsan_tui.tutorial import Lesson
 
 patch_textual()  # textual 8.2.8: page keys of an unlaid option list, text of no width
 
@@ -54,10 +55,11 @@ class KmsanApp(SafetyNet, App[int]):
     COMMANDS = App.COMMANDS | {ExplorerCommands}
 
     def __init__(self, runner: Runner, *, keymap: dict[str, str] | None = None,
-                 flash_changes: bool = True) -> None:
+                 flash_changes: bool = True, lesson: Lesson | None = None) -> None:
         super().__init__()
         self.init_safety_net()
         self.runner = runner
+        self.lesson = lesson  # `kmsan-tui tutorial`: open beside the explorer at start
         self.keymap: dict[str, str] = dict(keymap or {})
         self.flash_changes = flash_changes
         self.gc_policy = GcPolicy()
@@ -65,7 +67,8 @@ class KmsanApp(SafetyNet, App[int]):
     def on_mount(self) -> None:
         if self.keymap:
             self.set_keymap(self.keymap)
-        self.push_screen(ExplorerScreen(self.runner, flash_changes=self.flash_changes))
+        self.push_screen(ExplorerScreen(self.runner, flash_changes=self.flash_changes,
+                                        lesson=self.lesson))
         # The garbage collector runs between interactions (see gcpolicy).
         self.call_after_refresh(self.gc_policy.start)
         self.set_interval(0.5, self.gc_policy.tick)
@@ -177,15 +180,16 @@ class KmsanApp(SafetyNet, App[int]):
 
 def make_app(layout: Layout, strategy: str | None = None, *, seed: int = 0,
              keymap: dict[str, str] | None = None, flash_changes: bool = True,
-             session: Session | None = None) -> KmsanApp:
+             session: Session | None = None, lesson: Lesson | None = None) -> KmsanApp:
     """The factory tests, benchmarks and the CLI share (``session``: one opened from a
-    file, instead of a new one on ``layout``)."""
+    file, instead of a new one on ``layout``; ``lesson``: open beside it)."""
     if session is None:
         chosen = strategy or layout.kernel.strategy
         if chosen not in STRATEGIES:
             chosen = STRATEGIES[0]
         session = Session(layout, chosen, seed)
-    return KmsanApp(Runner(session), keymap=keymap, flash_changes=flash_changes)
+    return KmsanApp(Runner(session), keymap=keymap, flash_changes=flash_changes,
+                    lesson=lesson)
 
 
 def user_keymap(keymap: str | None) -> dict[str, str]:

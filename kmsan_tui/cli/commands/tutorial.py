@@ -54,11 +54,8 @@ def lesson_app(lesson: Lesson, *, keymap: dict[str, str] | None = None,
     from kmsan_tui.tutorial.start import start_session
 
     session = start_session(lesson)
-    app = make_app(session.layout, keymap=keymap, session=session, flash_changes=flash_changes)
-    # Read by the explorer when it mounts (ExplorerScreen.on_mount): the lesson opens on
-    # the state the app starts with.
-    app.tutorial_lesson = lesson  # type: ignore[attr-defined]
-    return app
+    return make_app(session.layout, keymap=keymap, session=session,
+                    flash_changes=flash_changes, lesson=lesson)
 
 
 def run(args: argparse.Namespace) -> int:

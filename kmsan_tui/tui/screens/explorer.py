@@ -54,7 +54,7 @@ from kmsan_tui.tui.widgets.metrics_panel import MetricsPanel
 from kmsan_tui.tui.widgets.page_inspector import PageInspector
 from kmsan_tui.tui.widgets.shadow_regions import ShadowRegions
 from kmsan_tui.tui.widgets.status_bar import StatusBar
-from kmsan_tui.tutorial import Activity
+from kmsan_tui.tutorial import Activity, Lesson
 
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # autoplay steps per second
 
@@ -77,9 +77,11 @@ class ExplorerScreen(TutorialActions, HandActions, MachineActions, SessionAction
     autoplay_speed: reactive[float] = reactive(0.0, repaint=False)
     """Autoplay steps per second; 0 when paused."""
 
-    def __init__(self, runner: Runner, *, flash_changes: bool = True) -> None:
+    def __init__(self, runner: Runner, *, flash_changes: bool = True,
+                 lesson: Lesson | None = None) -> None:
         super().__init__(runner)
         self.flash_changes = flash_changes
+        self._opening_lesson = lesson  # `kmsan-tui tutorial`: begun once mounted
         self._trail: list[int] = []  # pfns to go back to after following pointers
         self.hand = Hand()  # blocks allocated and freed by hand (a, X)
         self._speed = 2.0
@@ -136,9 +138,9 @@ class ExplorerScreen(TutorialActions, HandActions, MachineActions, SessionAction
         self.notify_orphan_autosaves()
         self.query_one("#inspector").border_title = "struct page"
         self.query_one("#timeline").border_title = "Boot timeline"
-        lesson = getattr(self.app, "tutorial_lesson", None)  # `kmsan-tui tutorial`
-        if lesson is not None:
-            self.begin_lesson(Tutor.here(self.runner, lesson))
+        if self._opening_lesson is not None:
+            self.begin_lesson(Tutor.here(self.runner, self._opening_lesson))
+            self._opening_lesson = None
 
     # ------------------------------------------------------------------ frames
 
