@@ -38,6 +38,7 @@ from kmsan_tui.tui.screens.confirm import ConfirmScreen
 from kmsan_tui.tui.screens.dialog import SafeCommandPalette, patch_textual
 from kmsan_tui.tui.screens.explorer import ExplorerScreen
 from kmsan_tui.tui.screens.keys import KeysScreen
+from kmsan_tui.tui.shots import screenshot_to
 from kmsan_tui.tutorial import Lesson
 
 patch_textual()  # textual 8.2.8: page keys of an unlaid option list, text of no width
@@ -103,12 +104,11 @@ class KmsanApp(SafetyNet, App[int]):
 
     def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
                            time_format: str | None = None) -> str | None:
-        """The palette's "Screenshot" command: written as F12 writes (safeio)."""
-        explorer = next((s for s in self.screen_stack if isinstance(s, ExplorerScreen)), None)
-        if explorer is not None:
-            target = str(Path(path or ".") / filename) if filename else None
-            explorer.action_screenshot(target)
-        return None
+        """Textual's "Screenshot" command (and App.action_screenshot): written as F12
+        writes, into the screenshots directory unless given a name (safeio)."""
+        target = Path(path or ".") / filename if filename else None
+        saved = screenshot_to(self, self.notify, target)
+        return str(saved) if saved is not None else None
 
     def pop_screen(self) -> AwaitComplete:
         """Pop the screen on top, but never the explorer: a dialog dismissed twice (a key

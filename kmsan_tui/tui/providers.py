@@ -28,7 +28,7 @@ from kmsan_tui.tui.goto import resolve_location
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
 from kmsan_tui.tui.palettes import PALETTES
 from kmsan_tui.tui.settings import Settings
-from kmsan_tui.tui.shots import save_screenshot, screenshot_dir
+from kmsan_tui.tui.shots import screenshot_dir, screenshot_to
 
 if TYPE_CHECKING:
     from kmsan_tui.tui.screens.explorer import ExplorerScreen
@@ -147,15 +147,8 @@ class ExplorerCommands(Provider):
                     d.definition
 
     def _screenshot(self) -> None:
-        def save() -> None:
-            try:
-                path = save_screenshot(self.app)
-            except OSError as exc:
-                self.app.notify(f"screenshot not saved: {exc}", severity="error")
-                return
-            self.app.notify(f"screenshot saved to {path}", title="Screenshot")
-
-        self.app.set_timer(0.1, save)  # once the palette has closed
+        # once the palette has closed
+        self.app.set_timer(0.1, partial(screenshot_to, self.app, self.app.notify))
 
     def _definitions(self) -> None:
         from kmsan_tui.tui.screens.definitions import DefinitionsScreen

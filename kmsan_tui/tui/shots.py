@@ -10,12 +10,13 @@ not have: it fails there with "Failed to save screenshot".)
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from kmsan_tui.model.errors import UserError
+from kmsan_tui.model.safeio import atomic_write
 from kmsan_tui.session.store import data_dir
 
 
@@ -44,16 +45,26 @@ def screenshot_path(directory: Path | None = None, now: float | None = None) -> 
 
 def save_screenshot(app: CanExport, title: str | None = None,
                     path: Path | None = None) -> Path:
-    """Write the screen as SVG (atomically) and return where; OSError if it cannot."""
+    """Write the screen as SVG through ``safeio.atomic_write`` (never over a device or
+    a directory) and return where; a UserError (one line) if it cannot be written."""
     target = path if path is not None else screenshot_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    svg = app.export_screenshot(title=title)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(svg)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{target.parent}: cannot create the screenshot directory: "
+                        f"{exc.strerror or exc}") from None
+    atomic_write(target, app.export_screenshot(title=title), "screenshot")
     return target.resolve()
+
+
+def screenshot_to(app: CanExport, notify: Callable[..., object],
+                  path: Path | None = None) -> Path | None:
+    """``save_screenshot``, its outcome told through ``notify`` (the F12 key, the
+    palette's commands)."""
+    try:
+        saved = save_screenshot(app, path=path)
+    except UserError as exc:
+        notify(f"screenshot not saved: {exc}", severity="error", timeout=6)
+        return None
+    notify(f"screenshot saved to {saved}", title="Screenshot")
+    return saved

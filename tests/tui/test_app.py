@@ -106,14 +106,25 @@ def test_a_bad_keymap_is_a_user_error(tmp_path: Path, content: str, message: str
         load_keymap(path, known_ids())
 
 
-async def test_f12_saves_a_screenshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_f12_saves_a_screenshot_into_the_screenshots_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """./screenshots when there is one (a checkout), else the data directory's; never
+    the working directory itself."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("f12")
         await pilot.pause()
-    shots = list(tmp_path.glob("kmsan-tui-*.svg"))
-    assert len(shots) == 1 and "<svg" in shots[0].read_text()
+        (tmp_path / "screenshots").mkdir()
+        await pilot.press("f12")
+        await pilot.pause()
+        said = [n.message for n in app._notifications if "screenshot saved to" in n.message]
+    assert not list(tmp_path.glob("*.svg"))
+    data = list((tmp_path / "data" / "kmsan-tui" / "screenshots").glob("kmsan-tui-*.svg"))
+    local = list((tmp_path / "screenshots").glob("kmsan-tui-*.svg"))
+    assert len(data) == 1 and len(local) == 1 and "<svg" in local[0].read_text()
+    assert str(data[0]) in said[0] and str(local[0]) in said[1]
 
 
 def test_take_screenshot_renders_the_explorer_at_a_step(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ it short)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,13 +12,13 @@ from textual import work
 from kmsan_tui.crashlog import crash_line, write_crash_log
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import STRATEGIES, Layout, shipped_layouts
-from kmsan_tui.model.safeio import atomic_write
 from kmsan_tui.model.workloads import WORKLOADS
 from kmsan_tui.session.layoutdoc import read_layout
 from kmsan_tui.tui.screens.command_screen import CommandScreen
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
 from kmsan_tui.tui.screens.workload import WorkloadScreen
+from kmsan_tui.tui.shots import screenshot_to
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,15 +111,10 @@ class MachineActions(CommandScreen):
         self.confirm_leave(f"loading {layout.name}", load, "load")
 
     def action_screenshot(self, path: str | None = None) -> None:
-        """F12: the screen as an SVG file, written atomically (never over a device or a
-        directory; a file that cannot be written is a notice)."""
-        target = Path(path or f"kmsan-tui-{time.strftime('%Y%m%d-%H%M%S')}.svg")
-        try:
-            atomic_write(target, self.app.export_screenshot(), "screenshot")
-        except UserError as exc:
-            self.notify(str(exc), severity="error", timeout=6)
-            return
-        self.notify(f"screenshot saved to {target}")
+        """F12: the screen as an SVG file into the screenshots directory (shots.py),
+        written atomically (never over a device or a directory; a file that cannot be
+        written is a notice)."""
+        screenshot_to(self.app, self.notify, Path(path) if path else None)
 
     def action_compare(self) -> None:
         from kmsan_tui.tui.screens.compare import CompareScreen
