@@ -46,6 +46,8 @@ class LazyState(Protocol):
     def give_metadata(self, m: Machine, pfn: int, order: int, reason: str,
                       owner: str = ...) -> bool: ...
 
+    def forget_metadata(self, m: Machine, first: int, last: int) -> None: ...
+
 
 
 # ---------------------------------------------------------------------- percpu
@@ -96,9 +98,28 @@ def initialize_shadow(m: Machine, lazy: LazyState) -> None:
 
 
 def _linkable(m: Machine, start: int, end: int) -> list[tuple[int, int]]:
-    """Pages of [start, end) in RAM and not in an allocated buddy block (those keep
+    """Pages of [start, end) in RAM, not in an allocated buddy block (those keep
     the metadata kmsan_alloc_page() gave them; the tree overwrote their pointers and
-    leaked it, which the model does not copy)."""
+    leaked it, which the model does not copy) and not KMSAN's own shadow or origin
+    (percpu's, from memblock: the tree wrote pointers into their struct pages too,
+    but nothing instrumented reads metadata through them, and a page is either
+    data or metadata here)."""
+    out: list[tuple[int, int]] = []
+    for lo, hi in _in_ram_unallocated(m, start, end):
+        cur = lo
+        for s, e, value in m.kmsan.overlapping(lo, hi):
+            if not isinstance(value, MetaBacking):
+                continue
+            if s > cur:
+                out.append((cur, s))
+            cur = max(cur, e)
+        if cur < hi:
+            out.append((cur, hi))
+    return out
+
+
+def _in_ram_unallocated(m: Machine, start: int, end: int) -> list[tuple[int, int]]:
+    """Pages of [start, end) in RAM and not in an allocated buddy block."""
     out: list[tuple[int, int]] = []
     for r in m.memblock.memory.regions:
         lo, hi = max(start, pfn_up(r.base)), min(end, pfn_down(r.end))
@@ -143,10 +164,14 @@ def _shadow_for_text(m: Machine, lazy: LazyState) -> None:
                 assert zone is not None
                 zone.free_pages(shadow, TEXT_ORDER)
             # The reserved pages of the chunk (the image itself) never get any; free
-            # pages will, when kmsan_alloc_page() hands them out.
+            # pages will, when kmsan_alloc_page() hands them out. On failure
+            # kmsan_internal_alloc_meta_for_pages() clears every page's pointers
+            # (set_no_shadow_page()), so a percpu unit in the chunk loses the metadata
+            # kmsan_init_percpu_metadata() gave it: that stays allocated, backing nothing.
             for r in m.memblock.reserved.regions:
                 lo, hi = max(chunk, pfn_down(r.base)), min(chunk + size, pfn_up(r.end))
                 for plo, phi in _linkable(m, lo, hi) if hi > lo else []:
+                    lazy.forget_metadata(m, plo, phi)
                     m.kmsan.assign(plo, phi, Blind("kernel image metadata allocation failed"))
                     lazy.ledger.blind += phi - plo
             continue
@@ -155,6 +180,10 @@ def _shadow_for_text(m: Machine, lazy: LazyState) -> None:
         m.kmsan.assign_block(origin, TEXT_ORDER, MetaBacking(MetaRole.ORIGIN, None, UNUSED))
         used = 0
         for lo, hi in pieces:
+            # kmsan_internal_alloc_meta_for_pages() points every page of the chunk at the
+            # new blocks: metadata a page had (a percpu unit's, from memblock) backs
+            # nothing from now on.
+            lazy.forget_metadata(m, lo, hi)
             m.kmsan.assign(lo, hi, MetaLink(shadow - chunk, origin - chunk, IMAGE_OWNER))
             for meta, role in ((shadow, MetaRole.SHADOW), (origin, MetaRole.ORIGIN)):
                 m.kmsan.assign(meta + lo - chunk, meta + hi - chunk,
