@@ -75,7 +75,6 @@ EXPLORER_BINDINGS: list[Binding] = [
     Binding("M", "tab('metrics')", "Metrics", show=False, id="tab_metrics"),
     Binding("F", "tab('chart')", "Fragmentation chart", show=False, id="tab_chart"),
     Binding("K", "tab('log')", "Kernel log", show=False, id="tab_log"),
-    Binding("f12", "screenshot", "Screenshot", show=False, id="screenshot"),
     Binding("T", "tutorial", "Tutorial", show=False, id="tutorial"),
     Binding("full_stop", "tutorial_move(1)", "Next lesson", key_display=".",
             id="tutorial_next"),
@@ -88,6 +87,7 @@ APP_BINDINGS: list[Binding] = [
     Binding("ctrl+q", "quit", "Quit", priority=True, id="quit"),
     Binding("question_mark", "keys", "Keys", key_display="?", id="keys"),
     Binding("f1", "toggle_help", "Help", id="help"),
+    Binding("f12", "screenshot", "Screenshot", show=False, id="screenshot"),
 ]
 
 

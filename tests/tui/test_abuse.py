@@ -291,7 +291,7 @@ async def test_f12_never_writes_over_a_directory(tmp_path: Path) -> None:
     app = make_app("tiny-64m")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot)
-        explorer(app).action_screenshot(str(tmp_path / "shot.svg"))
+        app.action_screenshot("shot.svg", str(tmp_path))
         await pilot.pause()
         assert any("directory" in n.message for n in app._notifications)
     assert (tmp_path / "shot.svg").is_dir()

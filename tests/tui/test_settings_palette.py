@@ -39,6 +39,10 @@ async def test_a_screenshot_of_the_comparison_goes_into_the_screenshots_director
         assert len(shots) == 1 and "<svg" in shots[0].read_text()
         assert any("screenshot saved to" in n.message for n in app._notifications)
         assert not list(Path().glob("*.svg"))  # nothing in the working directory
+        await pilot.press("f12")  # the key too, on this screen as on every other
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, CompareScreen)
+        assert len(list(screenshot_dir().glob("kmsan-tui-*.svg"))) == 2
 
 
 def test_screenshot_names_never_overwrite(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ it short)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -18,7 +17,6 @@ from kmsan_tui.tui.screens.command_screen import CommandScreen
 from kmsan_tui.tui.screens.pick import PickScreen
 from kmsan_tui.tui.screens.prompt import PromptScreen
 from kmsan_tui.tui.screens.workload import WorkloadScreen
-from kmsan_tui.tui.shots import screenshot_to
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -109,12 +107,6 @@ class MachineActions(CommandScreen):
             self.submit(f"loading {layout.name}", lambda: self.runner.load_layout(layout, text))
 
         self.confirm_leave(f"loading {layout.name}", load, "load")
-
-    def action_screenshot(self, path: str | None = None) -> None:
-        """F12: the screen as an SVG file into the screenshots directory (shots.py),
-        written atomically (never over a device or a directory; a file that cannot be
-        written is a notice)."""
-        screenshot_to(self.app, self.notify, Path(path) if path else None)
 
     def action_compare(self) -> None:
         from kmsan_tui.tui.screens.compare import CompareScreen
