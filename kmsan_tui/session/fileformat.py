@@ -35,6 +35,7 @@ from typing import Any
 from kmsan_tui import __version__
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.safeio import MiB, atomic_write, parse_json, read_text
+from kmsan_tui.model.strategies.registry import with_defaults
 from kmsan_tui.session.commands import (
     COMMAND_KINDS,
     MAX_NOTE,
@@ -327,7 +328,7 @@ def parse_document(doc: Any, source: str) -> SessionData:
         layout_text=layout_text, layout_name=layout_name,
         kernel=r.get(top, "kernel", "", str), sanitizer=r.get(top, "sanitizer", "", str),
         strategy=r.get(top, "strategy", "", str),
-        options=tuple(sorted(string_map(r, r.get(top, "options", "", dict, {}), "options").items())),
+        options=with_defaults(string_map(r, r.get(top, "options", "", dict, {}), "options")),
         seed=r.integer(top, "seed", "", 0, MAX_SEED), log=log, view=view,
         created=r.get(top, "created", "", str, ""),
         app_version=r.get(top, "app_version", "", str, ""),

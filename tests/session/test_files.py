@@ -96,7 +96,8 @@ def test_the_file_lists_every_command_one_per_line(tmp_path: Path) -> None:
     doc = document(path)
     assert doc["format"] == 2 and doc["layout"]["name"] == "tiny-64m"
     assert "[machine]" in doc["layout"]["toml"]
-    assert doc["options"] == {"lazy_activation": "mem_init", "lazy_storage": "struct_page"}
+    assert doc["options"] == {"fixed_backing": "on-demand", "lazy_activation": "mem_init",
+                              "lazy_storage": "struct_page"}
 
 
 def test_a_save_carries_its_layout_so_a_changed_shipped_layout_does_not_matter(

@@ -9,6 +9,7 @@ module under ``model/strategies/`` and one entry here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kmsan_tui.model.errors import UserError
@@ -86,6 +87,14 @@ def option_choices(key: str) -> tuple[str, ...]:
         if opt.key == key:
             return opt.choices
     raise KeyError(key)
+
+
+def with_defaults(options: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``options`` with every option it does not name at its default, sorted by key: a
+    session saved before an option existed means what it meant then."""
+    full = {opt.key: opt.default for opt in all_options()}
+    full.update(options)
+    return tuple(sorted(full.items()))
 
 
 def make_strategy(config: KernelConfig) -> MetadataStrategy:
