@@ -252,8 +252,15 @@ class StrategyBase:
     def mark_blind(self, m: Machine, pfn: int, order: int, reason: str) -> None:
         """Data block pfn of ``order`` has no metadata: accesses hit the dummy pages."""
         end = pfn + (1 << order)
-        already = sum(min(e, end) - max(s, pfn) for s, e, v in m.kmsan.overlapping(pfn, end)
-                      if isinstance(v, Blind))
+        # Blind pages already counted: the same block marked again, or ranges (boot-time
+        # records). No other block overlaps a block the buddy allocator handed out
+        # (BlockMap.assign_block's contract, which check() verifies), so this needs no
+        # sorted walk of every block: O(1) per block, however many are live.
+        held = m.kmsan.block_at(pfn)
+        already = (1 << order) if held is not None and held[0] == pfn and held[1] == end \
+            and isinstance(held[2], Blind) else 0
+        already += sum(min(e, end) - max(s, pfn) for s, e, v in m.kmsan.ranges.overlapping(
+            pfn, end) if isinstance(v, Blind))
         m.kmsan.assign_block(pfn, order, Blind(reason))
         self.ledger.blind += (1 << order) - already
 
