@@ -285,7 +285,7 @@ class StrategyBase:
 
     def kmsan_alloc_page_check(self, m: Machine, pfn: int, order: int) -> None:
         """mm/kmsan/hooks.c: kmsan_alloc_page() writes the metadata with no NULL check."""
-        for p in (pfn, pfn + (1 << order) - 1):
+        for p in (pfn,) if not order else (pfn, pfn + (1 << order) - 1):
             if not has_metadata(m, p):
                 m.counters.no_metadata_allocs += 1
                 self.mark_blind(m, pfn, order, "allocated without metadata")
