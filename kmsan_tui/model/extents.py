@@ -250,3 +250,24 @@ class ExtentMap(Generic[V]):
         for s, e, _ in self.overlapping(start, end):
             total += min(e, end) - max(s, start)
         return total
+
+
+def subtract_ranges(ranges: list[tuple[int, int]],
+                    holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``ranges`` minus ``holes``, both sorted, half-open and each free of overlaps:
+    one merge of the two lists, O(len(ranges) + len(holes))."""
+    out: list[tuple[int, int]] = []
+    h = 0
+    for s, e in ranges:
+        while h < len(holes) and holes[h][1] <= s:
+            h += 1
+        cur, i = s, h
+        while i < len(holes) and holes[i][0] < e:
+            hs, he = holes[i]
+            if hs > cur:
+                out.append((cur, hs))
+            cur = max(cur, he)
+            i += 1
+        if cur < e:
+            out.append((cur, e))
+    return out

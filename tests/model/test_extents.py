@@ -188,3 +188,20 @@ def test_intersects_says_whether_overlapping_yields_anything(
             m.assign(s, s + n, i)
         expected = any(True for _ in m.overlapping(start, start + length))
         assert m.intersects(start, start + length) == expected
+
+
+def _sorted_disjoint(cuts: list[int]) -> list[tuple[int, int]]:
+    """Every other gap between sorted distinct cut points: sorted, disjoint ranges."""
+    points = sorted(set(cuts))
+    return [(a, b) for a, b in zip(points[::2], points[1::2], strict=False)]
+
+
+@given(st.lists(st.integers(0, 200), max_size=30), st.lists(st.integers(0, 200), max_size=30))
+def test_subtract_ranges_keeps_exactly_the_keys_outside_the_holes(
+        range_cuts: list[int], hole_cuts: list[int]) -> None:
+    ranges, holes = _sorted_disjoint(range_cuts), _sorted_disjoint(hole_cuts)
+    got = extents.subtract_ranges(ranges, holes)
+    want = {k for s, e in ranges for k in range(s, e)} - {k for s, e in holes for k in range(s, e)}
+    assert {k for s, e in got for k in range(s, e)} == want
+    assert all(s < e for s, e in got) and got == sorted(got)
+    assert all(a[1] <= b[0] for a, b in zip(got, got[1:], strict=False))

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from kmsan_tui.model.constants import PAGE_SIZE, pfn_down, pfn_up
+from kmsan_tui.model.extents import subtract_ranges
 from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import (
     Blind,
@@ -62,7 +63,7 @@ def back_node(m: Machine, fixed: FixedState, nid: int, start: int, end: int) -> 
     fixed.backing_pages += got
     # Data = node memory minus backing; pair data pages in order with the first half
     # of the backing (shadow) and the second half (origin).
-    data = subtract(memory, pieces)
+    data = subtract_ranges(memory, pieces)
     total_data = sum(e - s for s, e in data)
     shadow_pool = take_pages(pieces, 0, total_data)
     origin_pool = take_pages(pieces, total_data, total_data)
@@ -112,22 +113,6 @@ def link(m: Machine, fixed: FixedState, data: list[tuple[int, int]],
             if ooff == o_end - o_start:
                 oi, ooff = oi + 1, 0
     return linked
-
-
-def subtract(ranges: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """``ranges`` minus ``holes`` (both sorted, half-open)."""
-    out = []
-    for s, e in ranges:
-        cur = s
-        for hs, he in holes:
-            if he <= cur or hs >= e:
-                continue
-            if hs > cur:
-                out.append((cur, hs))
-            cur = max(cur, he)
-        if cur < e:
-            out.append((cur, e))
-    return out
 
 
 def take_pages(pieces: list[tuple[int, int]], skip: int, count: int) -> list[tuple[int, int]]:

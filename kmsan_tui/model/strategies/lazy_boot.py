@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from kmsan_tui.model.constants import MAX_PAGE_ORDER, PAGE_SIZE, MigrateType, pfn_down, pfn_up
+from kmsan_tui.model.extents import subtract_ranges
 from kmsan_tui.model.machine import Machine
 from kmsan_tui.model.metadata import Blind, MetaBacking, MetaLedger, MetaLink, MetaRole
 from kmsan_tui.model.strategies.base import alloc_pages_reserve, atomic_min
@@ -106,15 +107,9 @@ def _linkable(m: Machine, start: int, end: int) -> list[tuple[int, int]]:
     data or metadata here)."""
     out: list[tuple[int, int]] = []
     for lo, hi in _in_ram_unallocated(m, start, end):
-        cur = lo
-        for s, e, value in m.kmsan.overlapping(lo, hi):
-            if not isinstance(value, MetaBacking):
-                continue
-            if s > cur:
-                out.append((cur, s))
-            cur = max(cur, e)
-        if cur < hi:
-            out.append((cur, hi))
+        own = [(s, e) for s, e, value in m.kmsan.overlapping(lo, hi)
+               if isinstance(value, MetaBacking)]
+        out += subtract_ranges([(lo, hi)], own)
     return out
 
 
