@@ -38,7 +38,7 @@ from kmsan_tui.model.constants import (
     pfn_down,
     pfn_up,
 )
-from kmsan_tui.model.events import Event
+from kmsan_tui.model.events import Event, EventKind
 from kmsan_tui.model.layout_types import KernelConfig, KernelImage, Layout
 from kmsan_tui.model.memblock import MEMBLOCK_ALLOC_ACCESSIBLE, NUMA_NO_NODE, Memblock
 from kmsan_tui.model.metadata import MetaValue
@@ -204,7 +204,8 @@ class Machine:
 
     # ---------------------------------------------------------------- the log
 
-    def log(self, text: str, kind: str = "log", pfn: int | None = None, nr_pages: int = 0) -> None:
+    def log(self, text: str, kind: EventKind = "log", pfn: int | None = None,
+            nr_pages: int = 0) -> None:
         """One console line (printk), tagged with the running init call."""
         self.events.append(Event(self.step_name or "boot", text, kind, pfn, nr_pages))
 
