@@ -60,7 +60,7 @@ def summary_lines(m: Metrics, sim: Simulation | None = None) -> list[str]:
     head += f" · sanitizer {m.sanitizer} · kernel {m.kernel}"
     if sim is not None:
         head += f" · {sim.layout.name}"
-    lines = [head, m.memory_line]
+    lines = [head, *m.memory_lines()]
     for group in ROW_GROUPS:
         if not _shown(m, group):
             continue
@@ -96,7 +96,9 @@ def compare_table(results: Sequence[tuple[str, Metrics]]) -> list[str]:
                          + mark)
     lines.append("")
     for name, m in results:
-        lines.append(f"{name}: {m.memory_line}")
+        first, *rest = m.memory_lines()
+        lines.append(f"{name}: {first}")
+        lines += [f"{'':{len(name) + 2}}{line.strip()}" for line in rest]
         lines += [f"{'':{len(name) + 2}}- {note}" for note in m.notes]
     lines.append("(* differs; definitions: docs/metrics.md)")
     return lines

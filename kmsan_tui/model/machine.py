@@ -127,6 +127,8 @@ class BootState:
     min_free_kbytes: int = 0  # init_per_zone_wmark_min()
     # efi_reserve_boot_services(): [start, end] ranges efi_free_boot_services() frees.
     efi_boot_services: list[tuple[int, int]] = field(default_factory=list)
+    # mem_init_print_info(): the Memory: line as the kernel printed it ("" until then).
+    printed_memory_line: str = ""
 
 
 class NoHooks:

@@ -94,8 +94,12 @@ METRICS: tuple[MetricDef, ...] = (
        "allocator included)"),
     _m("memory_line_reserved_pages", "Memory-line reserved", "pages", "kernel",
        "present - totalram_pages: the Memory: line's 'reserved' (printed there in KiB, x4)"),
-    _m("memory_line", "the Memory line", "text", "kernel",
-       "mem_init_print_info() as it would print now (available = free pages)"),
+    _m("memory_line", "the Memory line now", "text", "kernel",
+       "mem_init_print_info()'s formula applied to the state now (available = free "
+       "pages): what the kernel would print if it printed here"),
+    _m("printed_memory_line", "the Memory line printed", "text", "kernel",
+       "the Memory: line as mem_init_print_info() printed it during this boot, the one "
+       "to hold against a real dmesg (empty before that step runs)"),
     _m("pagetable_pages", "kernel page tables", "pages", "kernel",
        "page-table pages the kernel itself allocated (preallocate_vmalloc_pages)"),
     _m("bad_pages", "bad pages", "count", "kernel",
@@ -175,6 +179,7 @@ class Metrics:
     pg_reserved_pages: int
     memory_line_reserved_pages: int
     memory_line: str
+    printed_memory_line: str
     pagetable_pages: int
     bad_pages: int
     struct_page_size: int
@@ -198,6 +203,17 @@ class Metrics:
     unusable_free_index: tuple[int, ...]  # thousandths, per order
     fragmentation_index: tuple[int, ...]  # thousandths, per order
     notes: tuple[str, ...]
+
+    def memory_lines(self) -> list[str]:
+        """The Memory: line the kernel printed (the one to hold against a dmesg), and
+        the same formula on the state now where that differs (later allocations and
+        frees change it; the kernel prints it once)."""
+        if not self.printed_memory_line:
+            return [self.memory_line, "  (not printed yet: mem_init_print_info()'s formula "
+                    "on the state now)"]
+        if self.printed_memory_line == self.memory_line:
+            return [self.printed_memory_line]
+        return [self.printed_memory_line, f"  now: {self.memory_line}"]
 
     def classes(self) -> dict[str, int]:
         """The five page classes (they sum to present_pages)."""
@@ -254,6 +270,7 @@ def compute_metrics(m: Machine, kmsan: MetadataStrategy, step: str) -> Metrics:
         pg_reserved_pages=present - managed,
         memory_line_reserved_pages=present - totalram,
         memory_line=memory_line(m),
+        printed_memory_line=m.boot_state.printed_memory_line,
         struct_page_size=m.struct_page_size,
         memmap_bytes=present * m.struct_page_size,
         page_ext_bytes=page_ext,

@@ -162,7 +162,8 @@ def mem_init(m: Machine, kmsan: MetadataStrategy) -> None:
 
 
 def mem_init_print_info(m: Machine, kmsan: MetadataStrategy) -> None:
-    m.log(memory_line(m))
+    m.boot_state.printed_memory_line = memory_line(m)
+    m.log(m.boot_state.printed_memory_line)
 
 
 def kmem_cache_init(m: Machine, kmsan: MetadataStrategy) -> None:

@@ -101,8 +101,9 @@ def metric_rows(metrics: Metrics, before: Metrics | None, label_width: int = 0
 
 
 def memory_caption(metrics: Metrics) -> str:
-    """The kernel's ``Memory:`` line, then the strategy's notes."""
-    return "\n".join((metrics.memory_line, *(f"· {note}" for note in metrics.notes)))
+    """The kernel's ``Memory:`` line (as printed, and now where that differs), then the
+    strategy's notes."""
+    return "\n".join((*metrics.memory_lines(), *(f"· {note}" for note in metrics.notes)))
 
 
 def metrics_table(metrics: Metrics, before: Metrics | None) -> Table:
@@ -132,8 +133,9 @@ def metrics_help() -> str:
         lines += [f"- **{d.label}** — {d.definition}" for d in METRICS
                   if d.group == group and d.unit in _KIND]
         lines.append("")
-    memory = DEFINITIONS["memory_line"]
+    printed, memory = DEFINITIONS["printed_memory_line"], DEFINITIONS["memory_line"]
     lines += ["**the Memory: line**", "",
+              f"- **{printed.label}** — {printed.definition}",
               f"- **{memory.label}** — {memory.definition}: `available` = free pages, "
               "`reserved` = present - totalram_pages (both in KiB)", ""]
     return "\n".join(lines)
