@@ -4,9 +4,11 @@ load (no Textual)."""
 from __future__ import annotations
 
 from kmsan_tui.session.commands import (
+    AllocPages,
     Back,
     Bookmark,
     Command,
+    FreePages,
     GoTo,
     RunAll,
     RunTo,
@@ -21,6 +23,7 @@ from kmsan_tui.session.fileformat import Entry, View
 from kmsan_tui.session.files import load, save
 from kmsan_tui.session.session import Outcome, Parent, Session
 
-__all__ = ["Back", "Bookmark", "Command", "DivergenceError", "Entry", "GoTo", "Outcome",
+__all__ = ["AllocPages", "Back", "Bookmark", "Command", "DivergenceError", "Entry",
+           "FreePages", "GoTo", "Outcome",
            "Parent", "RunAll", "RunTo", "Session", "SessionError", "Step", "SwitchStrategy",
            "Unit", "View", "Workload", "describe", "load", "save"]

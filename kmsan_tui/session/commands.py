@@ -1,11 +1,12 @@
 """The commands a session records: one frozen dataclass per kind.
 
 A session is a layout, a seed and an ordered log of these. The state-changing ones
-(``Step``, ``RunTo``, ``RunAll``, ``Back``, ``SwitchStrategy``, ``Workload``) move the
-simulation; ``GoTo`` (the map cursor) and ``Bookmark`` (a note) only mark the log,
-for whoever replays it. ``Step`` and ``Workload`` are also the *units* a state is
-built from: every state is "these units, in this order, under this strategy", and
-``Back`` removes the last unit.
+(``Step``, ``RunTo``, ``RunAll``, ``Back``, ``SwitchStrategy``, ``Workload``,
+``AllocPages``, ``FreePages``) move the simulation; ``GoTo`` (the map cursor) and
+``Bookmark`` (a note) only mark the log, for whoever replays it. ``Step``,
+``Workload`` and the two operations by hand are also the *units* a state is built
+from: every state is "these units, in this order, under this strategy", and ``Back``
+removes the last unit.
 """
 
 from __future__ import annotations
@@ -81,6 +82,42 @@ class Workload:
             raise UserError(f"workload {self.name}: seed {self.seed} is outside 0..2**53-1")
 
 
+HAND_ORDERS = range(11)
+"""Orders alloc_pages() hands out: 0 to MAX_PAGE_ORDER (10)."""
+HAND_TYPES = ("Unmovable", "Movable", "Reclaimable")
+"""The migratetypes a caller asks for (gfp_migratetype(): the per-cpu list types)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AllocPages:
+    """One ``alloc_pages()`` by hand (the explorer's ``a``), KMSAN's hook included; a
+    failure is what the kernel logs ("page allocation failure")."""
+
+    order: int
+    migratetype: str  # a label of HAND_TYPES
+    kind: ClassVar[str] = "alloc_pages"
+
+    def __post_init__(self) -> None:
+        if self.order not in HAND_ORDERS:
+            raise UserError(f"alloc_pages: order {self.order} is outside 0..10")
+        if self.migratetype not in HAND_TYPES:
+            raise UserError(f"alloc_pages: migratetype {self.migratetype!r} (expected "
+                            f"{', '.join(HAND_TYPES)})")
+
+
+@dataclass(frozen=True, slots=True)
+class FreePages:
+    """``__free_pages()`` by hand (``X``) of the allocated block holding ``pfn``; a page
+    that is not allocated, or KMSAN's own, is refused with the kernel's bad_page() line."""
+
+    pfn: int
+    kind: ClassVar[str] = "free_pages"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.pfn <= MAX_PFN:
+            raise UserError(f"free_pages: pfn {self.pfn} is outside 0..2**52-1")
+
+
 @dataclass(frozen=True, slots=True)
 class GoTo:
     """The map cursor went to page frame ``pfn`` (a place worth showing)."""
@@ -105,14 +142,17 @@ class Bookmark:
             raise UserError(f"bookmark: a note of more than {MAX_NOTE} characters")
 
 
-Command = Step | RunTo | RunAll | Back | SwitchStrategy | Workload | GoTo | Bookmark
+Command = (Step | RunTo | RunAll | Back | SwitchStrategy | Workload | AllocPages | FreePages
+           | GoTo | Bookmark)
 """Anything a session records."""
-Unit = Step | Workload
+Unit = Step | Workload | AllocPages | FreePages
 """What a state is built from."""
 
-STATE_CHANGING: tuple[type, ...] = (Step, RunTo, RunAll, Back, SwitchStrategy, Workload)
+STATE_CHANGING: tuple[type, ...] = (Step, RunTo, RunAll, Back, SwitchStrategy, Workload,
+                                    AllocPages, FreePages)
 COMMAND_KINDS: dict[str, type] = {cls.kind: cls for cls in (
-    Step, RunTo, RunAll, Back, SwitchStrategy, Workload, GoTo, Bookmark)}
+    Step, RunTo, RunAll, Back, SwitchStrategy, Workload, AllocPages, FreePages, GoTo,
+    Bookmark)}
 
 
 def changes_state(command: Command) -> bool:
@@ -136,6 +176,10 @@ def describe(command: Command) -> str:
             return f"switch to {strategy}{extra}"
         case Workload(name=name, ops=ops, seed=seed):
             return f"workload {name}×{ops}" + (f" (seed {seed})" if seed is not None else "")
+        case AllocPages(order=order, migratetype=mt):
+            return f"alloc_pages order {order} {mt}"
+        case FreePages(pfn=pfn):
+            return f"free_pages pfn {pfn:#x}"
         case GoTo(pfn=pfn):
             return f"go to pfn {pfn:#x}"
         case Bookmark(note=note):

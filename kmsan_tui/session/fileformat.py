@@ -38,13 +38,17 @@ from kmsan_tui.model.safeio import MiB, atomic_write, parse_json, read_text
 from kmsan_tui.model.strategies.registry import with_defaults
 from kmsan_tui.session.commands import (
     COMMAND_KINDS,
+    HAND_ORDERS,
+    HAND_TYPES,
     MAX_NOTE,
     MAX_OPS,
     MAX_PFN,
     MAX_SEED,
+    AllocPages,
     Back,
     Bookmark,
     Command,
+    FreePages,
     GoTo,
     RunAll,
     RunTo,
@@ -138,7 +142,9 @@ def _command_dict(entry: Entry) -> dict[str, Any]:
             out["options"] = dict(options)
         case Workload(name=name, ops=ops, seed=seed):
             out |= {"name": name, "ops": ops, "seed": seed}
-        case GoTo(pfn=pfn):
+        case AllocPages(order=order, migratetype=mt):
+            out |= {"order": order, "migratetype": mt}
+        case FreePages(pfn=pfn) | GoTo(pfn=pfn):
             out["pfn"] = pfn
         case Bookmark(note=note):
             out["note"] = note
@@ -249,6 +255,15 @@ def _command(r: Reader, raw: Any, where: str) -> Entry:
                            r.integer(obj, "ops", where, 0, MAX_OPS),
                            r.integer(obj, "seed", where, 0, MAX_SEED, None, optional=True))
         fields |= {"name", "ops", "seed", "digest"}
+    elif cls is AllocPages:
+        mt = r.get(obj, "migratetype", where, str)
+        if mt not in HAND_TYPES:
+            raise r.fail(f"{where}.migratetype", f"{mt!r}: expected {', '.join(HAND_TYPES)}")
+        command = AllocPages(r.integer(obj, "order", where, 0, max(HAND_ORDERS)), mt)
+        fields |= {"order", "migratetype", "digest"}
+    elif cls is FreePages:
+        command = FreePages(r.integer(obj, "pfn", where, 0, MAX_PFN))
+        fields |= {"pfn", "digest"}
     elif cls is GoTo:
         command = GoTo(r.integer(obj, "pfn", where, 0, MAX_PFN))
         fields |= {"pfn"}

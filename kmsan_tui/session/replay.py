@@ -19,15 +19,18 @@ from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from kmsan_tui.model.constants import MigrateType
 from kmsan_tui.model.errors import UserError
 from kmsan_tui.model.layout import Layout
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.model.strategies.registry import all_options, strategy_info
 from kmsan_tui.model.workloads import WORKLOADS
 from kmsan_tui.session.commands import (
+    AllocPages,
     Back,
     Bookmark,
     Command,
+    FreePages,
     GoTo,
     RunAll,
     RunTo,
@@ -35,6 +38,7 @@ from kmsan_tui.session.commands import (
     SwitchStrategy,
     Unit,
     Workload,
+    describe,
 )
 
 CHECKPOINTS = 64
@@ -44,6 +48,11 @@ MAX_REPLAY_STEPS = 20_000
 MAX_REPLAY_OPS = 10_000_000
 """Workload operations a session may make the simulation run, re-simulation included."""
 WORKLOAD_CHUNK = 1000
+HAND_OWNER = "by hand"
+"""The owner the inspector shows for a block allocated with AllocPages (``a``)."""
+HANDOVER_STEP = "memblock_free_all"
+"""The boot step after which the buddy allocator has memory to hand out by hand."""
+_MIGRATETYPES = {mt.label: mt for mt in MigrateType}
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +229,11 @@ class Engine:
                 if name not in WORKLOADS:
                     raise UserError(f"unknown workload {name!r} (expected {', '.join(WORKLOADS)})")
                 return plan.then(command)
+            case AllocPages() | FreePages():
+                if plan.boot <= self._index_of(plan.config, HANDOVER_STEP):
+                    raise UserError(f"the buddy allocator has no memory yet: step through "
+                                    f"{HANDOVER_STEP}() first")
+                return plan.then(command)
             case GoTo() | Bookmark():
                 return plan
         raise AssertionError(command)
@@ -271,6 +285,12 @@ class Engine:
         sim = state.sim if self.in_place else copy.deepcopy(state.sim)
         if isinstance(unit, Step):
             sim.step()
+        elif isinstance(unit, AllocPages):
+            sim.alloc_pages(unit.order, _MIGRATETYPES[unit.migratetype], HAND_OWNER)
+        elif isinstance(unit, FreePages):
+            zone = sim.zone_of(unit.pfn)  # the block that holds the page, as page_folio()
+            block = zone.allocated_block(unit.pfn) if zone is not None else None
+            sim.free_pages(block[0] if block is not None else unit.pfn)
         else:
             for ops in sim.iter_workload(unit.name, unit.ops, WORKLOAD_CHUNK, seed=unit.seed):
                 if ops < unit.ops:
@@ -295,6 +315,8 @@ def _label(state: State) -> str:
     unit = state.plan.path[-1] if state.plan.path else None
     if isinstance(unit, Workload):
         return f"{unit.name}×{unit.ops}"
+    if isinstance(unit, AllocPages | FreePages):
+        return describe(unit)
     return state.sim.step_name
 
 

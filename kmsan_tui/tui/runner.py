@@ -23,8 +23,10 @@ from kmsan_tui.model.mapindex import MapIndex
 from kmsan_tui.model.metrics import Metrics
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.session import (
+    AllocPages,
     Back,
     Command,
+    FreePages,
     Outcome,
     RunAll,
     RunTo,
@@ -33,6 +35,7 @@ from kmsan_tui.session import (
     SwitchStrategy,
     View,
     Workload,
+    describe,
     files,
 )
 from kmsan_tui.session.fileformat import Entry
@@ -263,6 +266,11 @@ class Runner:
         return self._command(Workload(name, ops, own_seed), f"workload {name}", cancel=cancel,
                              progress=progress,
                              stopped=f"stopped: workload {name} was cancelled; nothing ran")
+
+    def by_hand(self, command: AllocPages | FreePages) -> Frame:
+        """An allocation or a free by hand (``a``, ``X``): a unit of the session like a
+        boot step, so ``u`` takes it back and a save keeps it."""
+        return self._command(command, describe(command))
 
     def note(self, command: Command, text: str) -> Frame:
         """A go-to or a bookmark, recorded in the log (no state changes)."""

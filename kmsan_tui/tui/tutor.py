@@ -4,8 +4,8 @@ The screens never see the model's ``Simulation`` (tests/tui/test_frame.py): what
 lesson needs of it goes through here. A ``Tutor`` keeps the lesson, the learner's
 ``LessonRun``, the state the lesson opened on (the truth of its predictions is
 computed from it), and which frames are the lesson's own doing rather than the
-learner's. Goals are judged on the state the explorer shows: the session's, or the
-one on top of it that blocks allocated by hand made (``hand.py``).
+learner's. Goals are judged on the state the explorer shows, the session's (blocks
+allocated and freed by hand are session commands too).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from kmsan_tui.model.simulation import Simulation
 from kmsan_tui.tui.frame import Frame
-from kmsan_tui.tui.hand import Hand
 from kmsan_tui.tui.runner import Runner
 from kmsan_tui.tutorial import Activity, Feedback, Goal, Lesson, LessonRun, Prediction
 from kmsan_tui.tutorial.run import judge
@@ -73,16 +72,16 @@ class Tutor:
         return [Activity.of("step", step=frame.steps[index].name)
                 for index in range(before, frame.step_index)]
 
-    def record(self, activity: Activity, runner: Runner, hand: Hand) -> list[Goal]:
+    def record(self, activity: Activity, runner: Runner) -> list[Goal]:
         """The goals an activity reaches, judged on the state the explorer shows."""
-        return self.run.record(activity, hand.current(runner.session))
+        return self.run.record(activity, runner.session.sim)
 
-    def judging(self, prediction: Prediction, given: str, runner: Runner,
-                hand: Hand) -> Callable[[], Feedback]:
+    def judging(self, prediction: Prediction, given: str,
+                runner: Runner) -> Callable[[], Feedback]:
         """A job that judges an answer (run it in a worker: a fact may boot the machine
         three times). The truth is the lesson's own start run to the reveal step, or,
         without one, the state shown now."""
-        now = hand.current(runner.session)
+        now = runner.session.sim
         start = self.start
 
         def judge_it() -> Feedback:

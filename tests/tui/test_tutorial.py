@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.widgets import Static, TabbedContent
 
 from kmsan_tui.cli.commands.tutorial import lesson_app
+from kmsan_tui.session import AllocPages
 from kmsan_tui.tui.app import KmsanApp
 from kmsan_tui.tui.widgets.free_area_grid import FreeAreaGrid
 from kmsan_tui.tui.widgets.tutorial_panel import TutorialPanel
@@ -273,17 +274,20 @@ async def test_step_back_takes_back_what_was_done_by_hand_first() -> None:
         assert screen.frame.step_index < screen.frame.step_names.index("memblock_free_all") + 1
 
 
-async def test_a_session_command_after_work_by_hand_says_it_is_not_kept() -> None:
+async def test_work_by_hand_is_part_of_the_session_and_of_what_comes_after() -> None:
     app = make_app("tiny-64m", at="memblock_free_all")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:
         await settle(pilot)
         screen = explorer(app)
         await pilot.press("a", "enter", "enter")
         await settle(pilot)
+        pfn = screen.cursor
         await pilot.press("n")
         await settle(pilot)
-        assert "not part of the session" in notes(app)
-        assert screen.frame.metrics.free_pages == screen.runner.session.sim.metrics().free_pages
+        session = screen.runner.session
+        assert [e.command for e in session.log if isinstance(e.command, AllocPages)] == [
+            AllocPages(0, "Movable")]
+        assert screen.frame.lookup.page(pfn).owner == "by hand"  # still allocated
 
 
 async def test_allocating_before_the_hand_over_says_why_it_cannot() -> None:

@@ -25,7 +25,6 @@ from kmsan_tui.session import GoTo
 from kmsan_tui.tui import palettes
 from kmsan_tui.tui.fmt import parse_location
 from kmsan_tui.tui.frame import Frame
-from kmsan_tui.tui.hand import Hand
 from kmsan_tui.tui.keymap import EXPLORER_BINDINGS
 from kmsan_tui.tui.messages import (
     FollowRequested,
@@ -83,7 +82,6 @@ class ExplorerScreen(TutorialActions, HandActions, MachineActions, SessionAction
         self.flash_changes = flash_changes
         self._opening_lesson = lesson  # `kmsan-tui tutorial`: begun once mounted
         self._trail: list[int] = []  # pfns to go back to after following pointers
-        self.hand = Hand()  # blocks allocated and freed by hand (a, X)
         self._speed = 2.0
         self._autoplay_timer: Timer | None = None
         frame = self.frame
@@ -163,7 +161,6 @@ class ExplorerScreen(TutorialActions, HandActions, MachineActions, SessionAction
         elif frame.note.startswith("opened"):
             self.session_opened(frame)
         if frame.note != "running":
-            self.hand_dropped()
             self.lesson_frame(frame)
 
     activity: reactive[str] = reactive("", repaint=False)
@@ -193,8 +190,7 @@ class ExplorerScreen(TutorialActions, HandActions, MachineActions, SessionAction
         self.action_step()
 
     def action_undo(self) -> None:
-        if not self.undo_by_hand():
-            self.submit("step back", self.runner.undo, short=True)
+        self.submit("step back", self.runner.undo, short=True)
 
     def action_next_initcall(self) -> None:
         self.submit("next init call",

@@ -1,9 +1,7 @@
 """The explorer's handlers for blocks allocated and freed by hand (``a`` and ``X``).
 
-A mixin of ``ExplorerScreen``. The operations themselves are in ``tui/hand.py``: the
-session has no command for them yet, so they live on top of its current state and
-a step back takes them back one at a time (see that module for what that means for
-saves).
+A mixin of ``ExplorerScreen``. The operations are session commands (``tui/hand.py``
+says what each did): ``u`` takes one back, a save keeps them.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ class HandActions(CommandScreen):
     under the cursor; both are reported to an open lesson."""
 
     cursor: int
-    hand: by_hand.Hand
 
     if TYPE_CHECKING:  # provided by the explorer and TutorialActions
         def go_to_pfn(self, pfn: int, remember: bool = False) -> None: ...
@@ -64,7 +61,7 @@ class HandActions(CommandScreen):
 
     def alloc_page(self, order: int, migratetype: MigrateType) -> None:
         def job() -> Frame:
-            frame, done = by_hand.alloc(self.runner, self.hand, order, migratetype)
+            frame, done = by_hand.alloc(self.runner, order, migratetype)
             self.from_job(self._hand_done, done)
             return frame
 
@@ -75,24 +72,11 @@ class HandActions(CommandScreen):
         pfn = self.cursor
 
         def job() -> Frame:
-            frame, done = by_hand.free(self.runner, self.hand, pfn)
+            frame, done = by_hand.free(self.runner, pfn)
             self.from_job(self._hand_done, done)
             return frame
 
         self.submit("free", job, short=True)
-
-    def undo_by_hand(self) -> bool:
-        """``u`` after an operation by hand takes it back (False: there is none)."""
-        if not self.hand.active(self.runner.session):
-            return False
-
-        def job() -> Frame:
-            frame, done = by_hand.undo(self.runner, self.hand)
-            self.from_job(self.notify, f"took back: {done.message}", timeout=3)
-            return frame
-
-        self.submit("undo", job, short=True)
-        return True
 
     def _hand_done(self, done: by_hand.Done) -> None:
         if not done.ok:
@@ -105,12 +89,6 @@ class HandActions(CommandScreen):
             self.notify(done.message, timeout=3)
         self.report(Activity.of(done.kind, order=done.order, pfn=done.pfn,
                                 migratetype=done.migratetype))
-
-    def hand_dropped(self) -> None:
-        """A session command ran: what was done by hand is gone (it is not in the log)."""
-        if self.hand.dropped(self.runner.session):
-            self.notify("the blocks allocated or freed by hand are not part of the session: "
-                        "this command started from its last recorded state", timeout=6)
 
 
 def _size(order: int) -> str:

@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-    from kmsan_tui.tui.hand import Hand
-
 TAB_OF_PANEL = {"free-lists": "free-lists", "regions": "regions", "metrics": "metrics",
                 "frag": "chart", "log": "log"}
 """A lesson's panel name -> the explorer's tab id."""
@@ -45,7 +43,6 @@ class TutorialActions(CommandScreen):
     """The lesson beside the explorer (``T``), and what the learner does in it."""
 
     cursor: int
-    hand: Hand
     tutor: Tutor | None = None
     """The lesson open (shown or hidden), if any."""
     _waiting = ""
@@ -122,15 +119,21 @@ class TutorialActions(CommandScreen):
         self.app.push_screen(PickScreen("Tutorial: which lesson?", options, highlight=first),
                              chosen)
 
-    def open_lesson(self, lesson: Lesson) -> None:
-        """Open ``lesson`` on its own starting state (after asking about unsaved work)."""
+    def open_lesson(self, lesson: Lesson, *, ask: bool = True) -> None:
+        """Open ``lesson`` on its own starting state (after asking about unsaved work,
+        unless the learner already chose to throw it away: Restart)."""
         def job() -> Frame:
             tutor, frame = Tutor.opening(self.runner, lesson)
             self.from_job(self.begin_lesson, tutor)
             return frame
 
-        self.confirm_leave(f"opening lesson {lesson.number or lesson.slug}",
-                           lambda: self.submit(f"opening lesson {lesson.number}", job), "open")
+        def go() -> None:
+            self.submit(f"opening lesson {lesson.number}", job)
+
+        if ask:
+            self.confirm_leave(f"opening lesson {lesson.number or lesson.slug}", go, "open")
+        else:
+            go()
 
     def begin_lesson(self, tutor: Tutor) -> None:
         """The explorer shows the lesson's starting state: the lesson begins, and only
@@ -168,7 +171,7 @@ class TutorialActions(CommandScreen):
             progress = self.progress_file
             progress.restart(self.lesson.slug)
             self._save_progress()
-            self.open_lesson(self.lesson)
+            self.open_lesson(self.lesson, ask=False)  # the Restart button is the answer
 
     @on(events.ScreenResume)
     def _lesson_resumed(self) -> None:
@@ -295,7 +298,7 @@ class TutorialActions(CommandScreen):
             index = frame.step_names.index(prediction.reveal)
             if frame.step_index <= index:
                 reveal = index  # not run yet: the explorer runs to it, the learner watches
-        judging = tutor.judging(prediction, given, self.runner, self.hand)
+        judging = tutor.judging(prediction, given, self.runner)
         self._waiting = (f"the model runs to {prediction.reveal}…" if reveal is not None
                          else "the model works it out…")
         self._draw_lesson()
@@ -354,7 +357,7 @@ class TutorialActions(CommandScreen):
             return
         run = tutor.run
         asked = run.pending_prediction()
-        reached = tutor.record(activity, self.runner, self.hand)
+        reached = tutor.record(activity, self.runner)
         if not reached and activity.kind != "answer":
             return
         progress = self.progress_file
