@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kmsan_tui.model import load_layout
-from kmsan_tui.session import Bookmark, GoTo, Session, SessionError, files
+from kmsan_tui.session import AllocPages, Bookmark, FreePages, GoTo, Session, SessionError, files
 from kmsan_tui.session.fileformat import file_digest, to_document
 
 FAST = settings(derandomize=True, max_examples=60, deadline=None, database=None,
@@ -35,6 +35,9 @@ def _base() -> dict[str, Any]:
     s.undo()
     s.switch("eager")
     s.apply(GoTo(7))
+    s.run_to("memblock_free_all")
+    s.apply(AllocPages(1, "Movable"))  # the explorer's a and X
+    s.apply(FreePages(next(start for start, _e, owner in s.sim.owners if owner == "by hand")))
     return to_document(files.data_of(s))
 
 
@@ -47,7 +50,8 @@ json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False)
     | st.text(max_size=12) | st.sampled_from(["step", "run_to", "workload", "back",
                                                 "switch_strategy", "lazy", "mem_init",
-                                                "fragmenter", "bookmark", "goto"]),
+                                                "fragmenter", "bookmark", "goto",
+                                                "alloc_pages", "free_pages", "Movable"]),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12)
