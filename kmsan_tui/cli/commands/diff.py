@@ -14,14 +14,6 @@ import sys
 
 from kmsan_tui.cli.commands.import_ import INPUT_LIMIT, read_facts, report
 from kmsan_tui.cli.common import Parser, add_machine_options
-from kmsan_tui.formats.reality import (
-    boot,
-    buddyinfo_rows,
-    check_layout,
-    dmesg_rows,
-    format_rows,
-)
-from kmsan_tui.formats.snapshot import view_of
 from kmsan_tui.model.layout import load_layout
 from kmsan_tui.model.safeio import read_text
 
@@ -42,7 +34,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The formats package is imported here, not at the top: every command pays for what
+    # the top of each command module imports (kmsan_tui.cli builds one parser).
     from kmsan_tui.formats.layout_writer import build_layout
+    from kmsan_tui.formats.reality import (
+        boot,
+        buddyinfo_rows,
+        check_layout,
+        dmesg_rows,
+        format_rows,
+    )
+    from kmsan_tui.formats.snapshot import view_of
 
     if args.real_kind == "dmesg":
         facts = read_facts("dmesg", args.real)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from kmsan_tui.cli.common import Parser, bounded_int, output_file
-from kmsan_tui.formats.facts import BootFacts, Note
-from kmsan_tui.formats.layout_writer import Imported, build_layout
 from kmsan_tui.model.layout_types import KERNELS, SANITIZERS
 from kmsan_tui.model.safeio import atomic_write, check_target, read_text
+
+if TYPE_CHECKING:  # the formats package is imported when a command runs (CLI start-up)
+    from kmsan_tui.formats.facts import BootFacts, Note
+    from kmsan_tui.formats.layout_writer import Imported
 
 NAME = "import"
 HELP = "build a layout from a boot log (dmesg) or /proc/iomem"
@@ -71,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         check_target(args.output, "layout")  # before reading anything
     facts = read_facts(args.source, args.file, getattr(args, "cpus", None))
+    from kmsan_tui.formats.layout_writer import build_layout
+
     imported = build_layout(facts, kernel=args.kernel, sanitizer=args.sanitizer, name=args.name)
     from kmsan_tui.formats.reality import check_layout
 

@@ -13,10 +13,9 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from kmsan_tui.tutorial import Lesson, Progress, find_lesson, shipped_lessons
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the tutorial package and the app are imported when the command runs
     from kmsan_tui.tui.app import KmsanApp
+    from kmsan_tui.tutorial import Lesson, Progress
 
 NAME = "tutorial"
 HELP = "guided lessons: predict, then watch the model (--list, --lesson N)"
@@ -34,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def print_list(progress: Progress) -> None:
+    from kmsan_tui.tutorial import shipped_lessons
+
     lessons = shipped_lessons()
     for lesson in lessons:
         done = lesson.slug in progress.finished
@@ -59,6 +60,8 @@ def lesson_app(lesson: Lesson, *, keymap: dict[str, str] | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
+    from kmsan_tui.tutorial import Progress, find_lesson, shipped_lessons
+
     progress = Progress.load()
     if progress.problem:
         print(f"kmsan-tui: tutorial progress starts afresh: {progress.problem}", file=sys.stderr)
