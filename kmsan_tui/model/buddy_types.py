@@ -48,9 +48,10 @@ class BadPage(Exception):
         self.comm = comm
 
     def __str__(self) -> str:
-        """bad_page(): "BUG: Bad page state in process %s  pfn:%05lx", then the reason."""
+        """bad_page(): "BUG: Bad page state in process %s  pfn:%05lx", then on one line
+        what dump_page() ends its lines with: "page dumped because: %s"."""
         head = f"BUG: Bad page state in process {self.comm}  pfn:{self.pfn:05x}"
-        return f"{head} reason: {self.reason}"
+        return f"{head} (page dumped because: {self.reason})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,7 +281,8 @@ def test_handing_over_a_hole_or_outside_the_zone_is_a_bad_page() -> None:
 
 def test_bad_page_report_line() -> None:
     e = BadPage(0x2A, "page already free")
-    assert str(e) == "BUG: Bad page state in process swapper/0  pfn:0002a reason: page already free"
+    assert str(e) == ("BUG: Bad page state in process swapper/0  pfn:0002a (page dumped "
+                      "because: page already free)")
     assert pickle.loads(pickle.dumps(e)).reason == "page already free"
 
 
