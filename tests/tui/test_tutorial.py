@@ -290,6 +290,20 @@ async def test_work_by_hand_is_part_of_the_session_and_of_what_comes_after() -> 
         assert screen.frame.lookup.page(pfn).owner == "by hand"  # still allocated
 
 
+async def test_an_allocation_that_fails_is_the_kernels_failure_and_stays_recorded() -> None:
+    app = make_app("tiny-64m", at="memblock_free_all")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await settle(pilot)
+        for _ in range(2):  # eager on 64 MiB: one order-10 block at most, then none
+            await pilot.press("a", *["down"] * 10, "enter", "enter")
+            await settle(pilot)
+        failures = [n for n in app._notifications if n.title == "page allocation failure"]
+        assert failures and "page allocation failure: order:10" in failures[-1].message
+        session = explorer(app).runner.session
+        assert [e.command for e in session.log[-2:]] == [AllocPages(10, "Movable")] * 2
+        assert session.sim.check() == []
+
+
 async def test_allocating_before_the_hand_over_says_why_it_cannot() -> None:
     app = make_app("tiny-64m")
     async with app.run_test(size=(120, 40), notifications=True) as pilot:

@@ -79,8 +79,9 @@ class HandActions(CommandScreen):
         self.submit("free", job, short=True)
 
     def _hand_done(self, done: by_hand.Done) -> None:
-        if not done.ok:
-            self.notify(done.message, title="bad_page()", severity="warning", timeout=8)
+        if not done.ok:  # recorded all the same: the kernel logs it, a replay repeats it
+            title = "page allocation failure" if done.kind == "alloc" else "bad_page()"
+            self.notify(done.message, title=title, severity="warning", timeout=8)
             return
         if done.kind == "alloc":
             self.go_to_pfn(done.pfn, remember=True)
