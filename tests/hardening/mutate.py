@@ -16,8 +16,11 @@ HOSTILE_VALUES = [
     "../../etc/passwd", "/dev/zero", "ctrl+", ",,,", 0.5, float("inf"), float("nan"), [], {},
     [{}], {"start": 0}, [1, 2, 3], [[[]]],
 ]
-HOSTILE = st.one_of(st.sampled_from(HOSTILE_VALUES), st.integers(-(2**80), 2**80),
-                    st.text(max_size=12))
+HOSTILE = st.one_of(
+    # A copy each time: the lists and dicts above are edited in place by later edits,
+    # and a shared one would change the next example's draws (FlakyStrategyDefinition).
+    st.sampled_from(HOSTILE_VALUES).map(copy.deepcopy), st.integers(-(2**80), 2**80),
+    st.text(max_size=12))
 
 
 def _value(v: Any) -> str:
