@@ -24,6 +24,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, os.environ.get("KMSAN_BENCH_TREE", str(ROOT)))
 
+import synthetic  # noqa: E402  (beside this script: which layouts pass the loader's limits)
+
 
 def emit(kind: str, value: Any) -> None:
     print(json.dumps({kind: value}), flush=True)
@@ -49,9 +51,14 @@ def layouts(_: dict[str, Any]) -> dict[str, Any]:
 
 
 def load(layout: str) -> Any:
-    """load_layout() of a shipped name or a TOML path."""
+    """load_layout() of a shipped name or a TOML path (a synthetic layout past the
+    kernel's limits with the loader's limit lifted: the model has none of its own)."""
     from kmsan_tui.model import load_layout
 
+    if Path(layout).stem in synthetic.PAST_LOADER_LIMITS:
+        import kmsan_tui.model.layout as loader
+
+        loader.E820_MAX_ENTRIES = 1 << 20  # type: ignore[misc]
     return load_layout(layout)
 
 

@@ -84,7 +84,9 @@ class Session:
 
     def __init__(self, layout: Layout, strategy: str | None = None, seed: int = 0,
                  overrides: dict[str, str] | None = None, *, checkpoints: bool = True,
-                 layout_source: str | None = None) -> None:
+                 layout_source: str | None = None, digests: bool = True) -> None:
+        """``digests=False``: no digest after each command (O(extents) each, most of a
+        large machine's headless ``run``); only for a session that will not be saved."""
         if not 0 <= seed <= MAX_SEED:
             raise UserError(f"seed: {seed} is outside 0..2**53-1")
         given = dict(overrides or {})
@@ -93,6 +95,7 @@ class Session:
         engine = Engine(Setup(layout, seed, kernel, sanitizer), in_place=not checkpoints)
         self._begin(engine, Config.of(layout, strategy, given))
         self.layout_source = layout_source
+        self.digests = digests
 
     def _begin(self, engine: Engine, config: Config) -> None:
         self.engine = engine
@@ -117,6 +120,8 @@ class Session:
         self.divergence: str | None = None
         """The first digest that differed when the session was opened (model changed)."""
         self.layout_source = None
+        self.digests = True
+        """Record the model's digest after each state-changing command (for saves)."""
 
     # ------------------------------------------------------------------ reading
 
@@ -211,7 +216,7 @@ class Session:
         if not self.at_head:
             self._branch()
             outcome = Outcome.BRANCHED
-        self.log.append(Entry(command, state.sim.digest()))
+        self.log.append(Entry(command, state.sim.digest() if self.digests else None))
         self.plans.append(state.plan)
         self.position = len(self.log)
         self._state = state

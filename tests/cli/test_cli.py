@@ -191,3 +191,22 @@ def test_open_reads_the_file_before_taking_the_terminal(capsys: pytest.CaptureFi
     code, _, err = run(capsys, "--session", str(story))  # the top-level form
     assert code == 0, err
     assert len(opened) == 2 and opened[1].log == opened[0].log  # the same story, opened
+
+
+def test_run_digests_each_step_only_for_a_save(capsys: pytest.CaptureFixture[str],
+                                               tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A digest is O(extents) and most of a large machine's headless run: it is taken
+    after each step only when the session is saved (replay --verify needs them)."""
+    from kmsan_tui.model.simulation import Simulation
+
+    calls: list[int] = []
+    digest = Simulation.digest
+    monkeypatch.setattr(Simulation, "digest", lambda self: calls.append(1) or digest(self))
+    code, _, _ = run(capsys, "run", "--layout", "tiny-64m", "--quiet")
+    assert code == 0 and calls == []
+    code, _, _ = run(capsys, "run", "--layout", "tiny-64m", "--quiet", "--save",
+                     str(tmp_path / "s.json"))
+    assert code == 0 and len(calls) >= 53
+    code, out, _ = run(capsys, "replay", str(tmp_path / "s.json"), "--verify")
+    assert code == 0 and "verified" in out

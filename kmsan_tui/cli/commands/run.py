@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         check_target(args.save, "session")  # before the boot: a save that cannot be written
     layout, layout_source = read_layout(args.layout)
     session = Session(layout, args.strategy or layout.kernel.strategy, args.seed, overrides(args),
-                      checkpoints=False, layout_source=layout_source)
+                      checkpoints=False, layout_source=layout_source,
+                      digests=args.save is not None)  # a digest per step only for a save
     sim = session.sim
     target = sim.index_of(args.until) if args.until else len(sim.steps) - 1
     problems: list[str] = []
