@@ -271,6 +271,12 @@ class Zone:
                 return head, o, _MT[record_mt(record)]
         return None
 
+    def allocated_order(self, head: int) -> int | None:
+        """The order of the allocated block that starts at ``head`` (None: none does);
+        one lookup, what __free_pages() is given."""
+        record = self._alloc.get(head)
+        return None if record is None else record_order(record)
+
     def allocated_blocks(self) -> Iterator[tuple[int, int, MigrateType]]:
         """Every block handed out by :meth:`alloc_pages`, ascending pfn."""
         alloc = self._alloc

@@ -441,12 +441,11 @@ class Machine:
     def free_pages(self, pfn: int, quiet: bool = False) -> bool:
         """__free_pages() of a block this machine allocated; a bad free is reported, not applied."""
         zone = self.zone_of(pfn)
-        block = zone.allocated_block(pfn) if zone else None
-        if zone is None or block is None or block[0] != pfn:
+        order = zone.allocated_order(pfn) if zone is not None else None
+        if zone is None or order is None:  # no block starts here (inside one included)
             self.counters.bad_pages += 1
             self.log(str(BadPage(pfn, "freeing a page that is not allocated")), "bug", pfn, 1)
             return False
-        order = block[1]
         refused = self.hooks.free_refused(self, pfn, order)
         if refused is not None:
             self.counters.bad_pages += 1
