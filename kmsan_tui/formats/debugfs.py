@@ -7,7 +7,7 @@ done that way when an index is negative.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kmsan_tui.formats.kversion import prints
 from kmsan_tui.formats.snapshot import RegionView, ZoneView
@@ -21,35 +21,30 @@ def _c_divmod(value: int, by: int) -> tuple[int, int]:
     return q, value - q * by
 
 
-def unusable_index(zones: Sequence[ZoneView]) -> str:
-    """unusable_show_print(): "Node %d, zone %8s " then "%d.%03d " per order."""
+def _index_table(zones: Sequence[ZoneView], index: Callable[[Sequence[int], int], int],
+                 cell: str) -> str:
+    """The extfrag debugfs files: "Node %d, zone %8s " then one thousandths figure per
+    order, printed as ``cell`` formats its quotient and remainder by 1000."""
     out = []
     for z in zones:
         if not z.populated:
             continue
-        cells = []
-        for order in range(NR_PAGE_ORDERS):
-            q, r = _c_divmod(unusable_free_index(z.buddyinfo, order), 1000)
-            cells.append(f"{q}.{r:03d} ")
-        out.append(f"Node {z.nid}, zone {z.name:>8} " + "".join(cells))
+        cells = "".join(cell.format(*_c_divmod(index(z.buddyinfo, order), 1000))
+                        for order in range(NR_PAGE_ORDERS))
+        out.append(f"Node {z.nid}, zone {z.name:>8} {cells}")
     return "".join(line + "\n" for line in out)
+
+
+def unusable_index(zones: Sequence[ZoneView]) -> str:
+    """unusable_show_print(): "Node %d, zone %8s " then "%d.%03d " per order."""
+    return _index_table(zones, unusable_free_index, "{}.{:03d} ")
 
 
 def extfrag_index(zones: Sequence[ZoneView]) -> str:
     """extfrag_show_print(): "Node %d, zone %8s " then "%2d.%03d " per order
-    (-1.000 where a block of the order is free)."""
-    out = []
-    for z in zones:
-        if not z.populated:
-            continue
-        cells = []
-        for order in range(NR_PAGE_ORDERS):
-            q, r = _c_divmod(fragmentation_index(z.buddyinfo, order), 1000)
-            # %03d of a negative remainder prints its sign: -0.500 would be "0.-500";
-            # __fragmentation_index() only returns -1000 or 0..1000, so r >= 0.
-            cells.append(f"{q:2d}.{r:03d} ")
-        out.append(f"Node {z.nid}, zone {z.name:>8} " + "".join(cells))
-    return "".join(line + "\n" for line in out)
+    (-1.000 where a block of the order is free). %03d of a negative remainder would
+    print its sign, but __fragmentation_index() only returns -1000 or 0..1000."""
+    return _index_table(zones, fragmentation_index, "{:2d}.{:03d} ")
 
 
 # mm/memblock.c flagname[]: bit number -> name; bits without a name print UNKNOWN.

@@ -84,22 +84,27 @@ def edited(draw: st.DrawFn, base: dict[str, Any], keys: list[str]) -> dict[str, 
     of ``keys`` added with a hostile value, an array entry repeated."""
     doc = copy.deepcopy(base)
     for _ in range(draw(st.integers(1, 4))):
-        where = paths(doc)
-        kind = draw(st.sampled_from(["set", "set", "delete", "add", "repeat"]))
-        if kind in ("set", "delete") and where:
-            path = draw(st.sampled_from(where))
-            parent = get_path(doc, path[:-1])
-            if kind == "delete" and isinstance(parent, dict):
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = draw(HOSTILE)
-        elif kind == "add":
-            tables = [p for p in where if isinstance(get_path(doc, p), dict)] + [()]
-            get_path(doc, draw(st.sampled_from(tables)))[draw(st.sampled_from(keys))] = \
-                draw(HOSTILE)
-        else:
-            arrays = [p for p in where if isinstance(get_path(doc, p), list) and get_path(doc, p)]
-            if arrays:
-                array = get_path(doc, draw(st.sampled_from(arrays)))
-                array.insert(draw(st.integers(0, len(array))), copy.deepcopy(array[0]))
+        edit(draw, doc, draw(st.sampled_from(["set", "set", "delete", "add", "repeat"])),
+             st.sampled_from(keys))
     return doc
+
+
+def edit(draw: st.DrawFn, doc: Any, kind: str, keys: st.SearchStrategy[str]) -> None:
+    """One edit of ``doc`` in place: ``set`` a value to a hostile one, ``delete`` a key,
+    ``add`` a key drawn from ``keys``, or ``repeat`` an array's first entry."""
+    where = paths(doc)
+    if kind in ("set", "delete") and where:
+        path = draw(st.sampled_from(where))
+        parent = get_path(doc, path[:-1])
+        if kind == "delete" and isinstance(parent, dict):
+            del parent[path[-1]]
+        else:
+            parent[path[-1]] = draw(HOSTILE)
+    elif kind == "add":
+        tables = [p for p in where if isinstance(get_path(doc, p), dict)] + [()]
+        get_path(doc, draw(st.sampled_from(tables)))[draw(keys)] = draw(HOSTILE)
+    elif kind == "repeat":
+        arrays = [p for p in where if isinstance(get_path(doc, p), list) and get_path(doc, p)]
+        if arrays:
+            array = get_path(doc, draw(st.sampled_from(arrays)))
+            array.insert(draw(st.integers(0, len(array))), copy.deepcopy(array[0]))

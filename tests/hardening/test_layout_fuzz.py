@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from kmsan_tui.model.errors import LayoutError
 from kmsan_tui.model.layout import parse_layout, parse_size
 from kmsan_tui.model.simulation import Simulation
-from tests.hardening.mutate import HOSTILE, dumps, get_path, paths
+from tests.hardening.mutate import dumps, edit, get_path, paths
 
 FAST = settings(derandomize=True, max_examples=80, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -66,21 +66,8 @@ def edited_layouts(draw: st.DrawFn, kinds: tuple[str, ...] = ALL_EDITS) -> str:
                 factor = draw(st.sampled_from([0, 2, 3, 1024, 2**20, -1]))
                 parent[path[-1]] = parent[path[-1]] * factor // draw(
                     st.sampled_from([1, 1, 2, 4])) + draw(st.sampled_from([0, 1, -1, 4096]))
-        elif kind in ("set", "delete") and where:
-            path = draw(st.sampled_from(where))
-            parent = get_path(doc, path[:-1])
-            if kind == "delete" and isinstance(parent, dict):
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = draw(HOSTILE)
-        elif kind == "add":
-            tables = [p for p in where if isinstance(get_path(doc, p), dict)] + [()]
-            get_path(doc, draw(st.sampled_from(tables)))[draw(KEYS)] = draw(HOSTILE)
         else:
-            arrays = [p for p in where if isinstance(get_path(doc, p), list) and get_path(doc, p)]
-            if arrays:
-                array = get_path(doc, draw(st.sampled_from(arrays)))
-                array.insert(draw(st.integers(0, len(array))), copy.deepcopy(array[0]))
+            edit(draw, doc, kind, KEYS)
     return dumps(doc)
 
 

@@ -160,17 +160,23 @@ class FixedStrategy(StrategyBase):
             return f"KMSAN {what} of the fixed shadow map ({OWNER}): never freed"
         return None
 
+    def _pt_page(self, m: Machine, nid: int) -> int | None:
+        """A page-table page of the shadow map (pmap_san_enter_alloc_4k()), never freed."""
+        page = self._alloc(m, 0, nid)
+        if page is not None:
+            m.owners.assign_block(page, 0, KMSAN_PT_OWNER)
+            self.ledger.buddy_pt += 1
+        return page
+
     def _enter_slot(self, m: Machine, k: int, role: MetaRole, g: int, lo: int, hi: int,
                     nid: int) -> bool:
         """pmap_san_enter() over the data pages [lo, hi) of 2 MiB slot g."""
         gi = g >> (PDPE_SHIFT - PDE_SHIFT)
         if gi not in self.pd[k]:
-            pd = self._alloc(m, 0, nid)
+            pd = self._pt_page(m, nid)
             if pd is None:
                 return False
             self.pd[k][gi] = pd
-            m.owners.assign_block(pd, 0, KMSAN_PT_OWNER)
-            self.ledger.buddy_pt += 1
         pages = self.small[k].get(g)
         if pages is None:
             block = self._alloc(m, PDE_SHIFT, nid)  # pmap_san_enter_alloc_2m()
@@ -180,12 +186,10 @@ class FixedStrategy(StrategyBase):
                                      FixedBacking(role, (g << PDE_SHIFT) - block, OWNER))
                 self.ledger.buddy_meta += 1 << PDE_SHIFT
                 return True
-            pt = self._alloc(m, 0, nid)
+            pt = self._pt_page(m, nid)
             if pt is None:
                 return False
             self.pt[k][g] = pt
-            m.owners.assign_block(pt, 0, KMSAN_PT_OWNER)
-            self.ledger.buddy_pt += 1
             pages = self.small[k][g] = {}
         for data in range(lo, hi):
             if data in pages:
